@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages rivet's build, tests, docs and benchmarks
+# need. Idempotent and quick when everything is present: it asks dpkg first
+# and runs apt-get only for what is missing.
+set -euo pipefail
+
+packages=(
+  # build
+  meson ninja-build gcc g++ clang lld llvm pkg-config python3 binutils
+  # libraries rivet links
+  libxxhash-dev libsodium-dev
+  # tests
+  libcmocka-dev libclang-rt-14-dev valgrind
+  # benchmarks: the allocators and queues users would otherwise pick
+  libjemalloc-dev libmimalloc-dev libck-dev libglib2.0-dev
+  # docs and lint
+  doxygen clang-format clang-tidy cppcheck
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
