@@ -85,9 +85,9 @@ RV_API bool rv_slice_split(rv_slice *s, uint8_t sep, rv_slice *head);
 /**
  * \brief A growable byte buffer that owns its storage.
  *
- * Readable fields: rv_buf::data (NULL while rv_buf::cap is 0), rv_buf::len, rv_buf::cap. Write them only
- * through the functions below. A pointer into rv_buf::data is invalidated by any
- * call that may grow the buffer (reserve, append, resize).
+ * Readable fields: rv_buf::data (NULL while rv_buf::cap is 0), rv_buf::len, rv_buf::cap. Write them
+ * only through the functions below. A pointer into rv_buf::data is invalidated by any call that may
+ * grow the buffer (reserve, append, resize).
  */
 typedef struct rv_buf {
   uint8_t *data;         /**< the bytes; NULL while cap == 0 */
