@@ -235,10 +235,11 @@ int rv_bench_add(rv_bench *b, const rv_bench_case *c) {
   if (b->n == b->cap) {
     size_t ncap = b->cap ? b->cap : 8;
     size_t old_bytes = b->cap * sizeof *b->cases, new_bytes;
-    if (b->cap && __builtin_mul_overflow(b->cap, (size_t)2, &ncap))
-      return RV_EOVERFLOW;
-    if (__builtin_mul_overflow(ncap, sizeof *b->cases, &new_bytes))
-      return RV_EOVERFLOW;
+    /* Overflow here would need more cases than memory can hold: report
+     * it as the allocation failure it stands for. */
+    if ((b->cap && __builtin_mul_overflow(b->cap, (size_t)2, &ncap)) ||
+        __builtin_mul_overflow(ncap, sizeof *b->cases, &new_bytes))
+      return RV_ENOMEM;
     rv_bench_entry *p = rv_alloc_resize(b->alloc, b->cases, old_bytes, new_bytes, 0);
     if (p == NULL)
       return RV_ENOMEM;
@@ -401,8 +402,11 @@ int rv_bench_run(rv_bench *b) {
     return RV_ENOTFOUND;
   }
   if (__builtin_mul_overflow(b->n, (size_t)b->reps, &b->samples_len) ||
-      __builtin_mul_overflow(nsel, sizeof *sel, &idx_bytes))
-    return RV_EOVERFLOW;
+      __builtin_mul_overflow(nsel, sizeof *sel, &idx_bytes)) {
+    /* More samples than memory can hold: an allocation failure. */
+    b->samples_len = 0;
+    return RV_ENOMEM;
+  }
   b->samples = rv_alloc_array(b->alloc, b->samples_len, sizeof *b->samples, 0);
   sel = rv_alloc_get(b->alloc, idx_bytes, 0);
   order = rv_alloc_get(b->alloc, idx_bytes, 0);
