@@ -165,10 +165,13 @@ static int parse_args(rv_bench *b, int argc, char *const *argv) {
 }
 
 int rv_bench_create_ex(rv_bench **out, const rv_bench_config *cfg, int argc, char *const *argv) {
-  if (out == NULL || cfg == NULL || cfg->suite == NULL || cfg->suite[0] == '\0' ||
-      !clean_name(cfg->suite) || argc < 0 || (argc > 0 && argv == NULL)) {
-    fprintf(cfg && cfg->err ? cfg->err : stderr,
-            "rv_bench: a suite name is required (printable, no quotes)\n");
+  FILE *err = cfg && cfg->err ? cfg->err : stderr;
+  if (out == NULL || cfg == NULL || argc < 0 || (argc > 0 && argv == NULL)) {
+    fprintf(err, "rv_bench: NULL runner, config or argv\n");
+    return RV_EINVAL;
+  }
+  if (cfg->suite == NULL || cfg->suite[0] == '\0' || !clean_name(cfg->suite)) {
+    fprintf(err, "rv_bench: a suite name is required (printable, no quotes)\n");
     return RV_EINVAL;
   }
   rv_bench *b = rv_alloc_get(cfg->alloc, sizeof *b, 0);

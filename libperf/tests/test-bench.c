@@ -95,6 +95,8 @@ static char *slurp(FILE *f) {
   rewind(f);
   size_t n = fread(buf, 1, sizeof buf - 1, f);
   buf[n] = '\0';
+  /* Back to the end, so later output is appended after what was read. */
+  fseek(f, 0, SEEK_END);
   return buf;
 }
 
@@ -346,10 +348,13 @@ static void test_bad_args(void **state) {
   assert_int_equal(rv_bench_create_ex(&b, &cfg, 0, NULL), RV_EINVAL);
   cfg.suite = "a\"b";
   assert_int_equal(rv_bench_create_ex(&b, &cfg, 0, NULL), RV_EINVAL);
+  assert_non_null(strstr(slurp(err), "suite name"));
   cfg.suite = "ok";
   assert_int_equal(rv_bench_create_ex(&b, &cfg, 1, NULL), RV_EINVAL);
+  assert_int_equal(rv_bench_create_ex(&b, NULL, 0, NULL), RV_EINVAL);
+  assert_int_equal(rv_bench_create_ex(NULL, &cfg, 0, NULL), RV_EINVAL);
   assert_null(b);
-  assert_non_null(strstr(slurp(err), "suite name"));
+  assert_non_null(strstr(slurp(err), "NULL runner, config or argv"));
   fclose(err);
 }
 
