@@ -1,9 +1,17 @@
 #!/usr/bin/env python3
-"""Consumer tests: build a tiny program against rivet the two ways users do.
+"""Consumer tests: build programs against rivet the two ways users do.
 
-  run.py installed BUILDDIR CC   make install DESTDIR=tmp, then build app.c with
-                                 pkg-config, shared and --static, and run both
+  run.py installed BUILDDIR CC   meson install into a temporary DESTDIR, then
+                                 for every installed rivet-LIB.pc build a
+                                 program with pkg-config, shared and --static
+                                 (fully static), and run both
   run.py vendored SRCROOT        a meson project with rivet in subprojects/
+                                 that asks for every library with
+                                 dependency('rivet-LIB')
+
+Besides app/app.c (a real use of rivet-core), each library gets a generated
+program that includes its umbrella header and checks that the header and the
+library agree on the version.
 """
 import os
 import pathlib
@@ -16,48 +24,73 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 
 def run(cmd, **kw):
-    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kw)
     if r.returncode != 0:
         sys.exit(f"FAILED: {' '.join(map(str, cmd))}\n{r.stdout}\n{r.stderr}")
     return r.stdout
 
 
+def version_check_source(lib):
+    up = lib.upper()
+    return (f"#include <stdio.h>\n#include <rivet/{lib}.h>\n"
+            f"int main(void) {{\n"
+            f"  if (rv_{lib}_version() != RV_{up}_VERSION_NUMBER) return 1;\n"
+            f"  printf(\"rivet-{lib} %s\\n\", rv_{lib}_version_string());\n"
+            f"  return 0;\n}}\n")
+
+
+def programs(tmp, libs):
+    """(name, source path, pkg-config name) for every program to build."""
+    out = [("app", HERE / "app" / "app.c", "rivet-core")]
+    for lib in libs:
+        src = pathlib.Path(tmp) / f"check-{lib}.c"
+        src.write_text(version_check_source(lib))
+        out.append((f"check-{lib}", src, f"rivet-{lib}"))
+    return out
+
+
 def installed(build, cc):
     with tempfile.TemporaryDirectory() as dest:
         run(["meson", "install", "-C", build, "--no-rebuild", "--quiet", "--destdir", dest])
-        pcs = list(pathlib.Path(dest).rglob("rivet-core.pc"))
+        pcs = sorted(pathlib.Path(dest).rglob("rivet-*.pc"))
         if not pcs:
-            sys.exit("rivet-core.pc was not installed")
+            sys.exit("no rivet-*.pc was installed")
+        libs = [p.stem[len("rivet-"):] for p in pcs]
         env = dict(os.environ, PKG_CONFIG_PATH=str(pcs[0].parent), PKG_CONFIG_SYSROOT_DIR=dest)
-        flags = run(["pkg-config", "--cflags", "--libs", "rivet-core"], env=env).split()
-        libdir = next(f[2:] for f in flags if f.startswith("-L"))
-        shared = os.path.join(dest, "app-shared")
-        run([cc, str(HERE / "app" / "app.c"), "-o", shared] + flags)
-        out = run([shared], env=dict(os.environ, LD_LIBRARY_PATH=libdir))
-        print("shared:", out.strip())
-        sflags = run(["pkg-config", "--static", "--cflags", "--libs", "rivet-core"], env=env).split()
-        static = os.path.join(dest, "app-static")
-        run([cc, "-static", str(HERE / "app" / "app.c"), "-o", static] + sflags)
-        if "statically linked" not in run(["file", static]):
-            sys.exit("the --static app is not statically linked")
-        out = run([static])
-        print("static:", out.strip())
-        for h in ["rivet/core.h", "rivet/core/version.h", "rivet/core/err.h"]:
-            if not list(pathlib.Path(dest).rglob(h)):
-                sys.exit(f"header {h} was not installed")
+        for name, src, pc in programs(dest, libs):
+            flags = run(["pkg-config", "--cflags", "--libs", pc], env=env).split()
+            libdir = next(f[2:] for f in flags if f.startswith("-L"))
+            exe = os.path.join(dest, name + "-shared")
+            run([cc, src, "-o", exe] + flags)
+            print("shared:", run([exe], env=dict(os.environ, LD_LIBRARY_PATH=libdir)).strip())
+            sflags = run(["pkg-config", "--static", "--cflags", "--libs", pc], env=env).split()
+            exe = os.path.join(dest, name + "-static")
+            run([cc, "-static", src, "-o", exe] + sflags)
+            if "statically linked" not in run(["file", exe]):
+                sys.exit(f"{name}: the --static program is not statically linked")
+            print("static:", run([exe]).strip())
+        for lib in libs:
+            if not list(pathlib.Path(dest).rglob(f"rivet/{lib}.h")):
+                sys.exit(f"header rivet/{lib}.h was not installed")
 
 
 def vendored(srcroot):
+    libs = sorted(p.parent.name[3:] for p in pathlib.Path(srcroot).glob("lib*/meson.build"))
     with tempfile.TemporaryDirectory() as tmp:
         proj = pathlib.Path(tmp) / "consumer"
-        shutil.copytree(HERE / "vendored", proj)
-        shutil.copytree(HERE / "app", proj.parent / "app")
+        proj.mkdir()
         (proj / "subprojects").mkdir()
         os.symlink(os.path.abspath(srcroot), proj / "subprojects" / "rivet")
-        run(["meson", "setup", str(proj / "build"), str(proj)])
-        run(["meson", "compile", "-C", str(proj / "build")])
-        out = run([str(proj / "build" / "app")])
-        print("vendored:", out.strip())
+        lines = [(HERE / "vendored" / "meson.build").read_text()]
+        for name, src, pc in programs(proj, libs)[1:]:
+            lines.append(f"test('{name}', executable('{name}', '{src.name}', "
+                         f"dependencies: dependency('{pc}')))\n")
+        (proj / "meson.build").write_text("".join(lines))
+        shutil.copy(HERE / "app" / "app.c", proj / "app.c")
+        run(["meson", "setup", proj / "build", proj])
+        run(["meson", "compile", "-C", proj / "build"])
+        for name, _, _ in programs(proj, libs):
+            print("vendored:", run([proj / "build" / name]).strip())
 
 
 if __name__ == "__main__":
