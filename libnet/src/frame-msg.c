@@ -408,6 +408,16 @@ static const rv_frame_field_desc hello_fields[] = {
 const rv_frame_schema rv_frame_hello_schema = {"hello", hello_fields,
                                                sizeof hello_fields / sizeof hello_fields[0]};
 
+static const rv_frame_field_desc hello_ack_fields[] = {
+    {1, RV_FT_UINT, 0, "version", NULL},
+    {2, RV_FT_UINT, 0, "error", NULL},
+    {3, RV_FT_UINT, 0, "min_version", NULL},
+    {4, RV_FT_UINT, 0, "max_version", NULL},
+};
+
+const rv_frame_schema rv_frame_hello_ack_schema = {
+    "hello_ack", hello_ack_fields, sizeof hello_ack_fields / sizeof hello_ack_fields[0]};
+
 int rv_frame_negotiate(uint64_t my_min, uint64_t my_max, uint64_t peer_min, uint64_t peer_max,
                        uint8_t *chosen) {
   if (my_min < 1 || my_min > my_max || my_max > 255 || peer_min < 1 || peer_min > peer_max ||

@@ -366,6 +366,13 @@ RV_API void rv_frame_msg_encode(rv_frame_writer *w, const rv_frame_msg *m);
 /** \brief Fields of a HELLO: 1 min_version, 2 max_version (UINT, required), 3 node (BYTES). */
 RV_API extern const rv_frame_schema rv_frame_hello_schema;
 
+/** \brief Fields of a HELLO_ACK: 1 version (the chosen one), 2 error (1 = no
+ *  common version), 3 min_version, 4 max_version (the responder's range). */
+RV_API extern const rv_frame_schema rv_frame_hello_ack_schema;
+
+/** \brief HELLO_ACK error value: the two version ranges do not overlap. */
+#define RV_FRAME_HELLO_UNSUPPORTED 1u
+
 /**
  * \brief Pick the highest version both sides support.
  * \param[in]  my_min, my_max      our range (1 ≤ min ≤ max ≤ 255)
