@@ -119,7 +119,7 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
   h[5] = (uint8_t)plen;
   h[6] = (uint8_t)(plen >> 8);
   h[7] = (uint8_t)(plen >> 16);
-  uint32_t sum = XXH32(h, RV_FRAME_HEADER_SIZE + plen, 0);
+  uint32_t sum = (uint32_t)XXH3_64bits(h, RV_FRAME_HEADER_SIZE + plen);
   uint8_t *t = h + RV_FRAME_HEADER_SIZE + plen;
   t[0] = (uint8_t)sum;
   t[1] = (uint8_t)(sum >> 8);

@@ -16,6 +16,11 @@
 static int read_varint(const uint8_t *p, size_t n, size_t *pos, uint64_t *out) {
   uint64_t v = 0;
   size_t i = *pos;
+  if (i < n && p[i] < 0x80u) { /* one byte: most tags, lengths and small values */
+    *out = p[i];
+    *pos = i + 1;
+    return RV_OK;
+  }
   for (unsigned shift = 0; shift < 64; shift += 7) {
     if (i >= n) {
       return RV_EMALFORMED;
@@ -41,6 +46,19 @@ static int read_varint(const uint8_t *p, size_t n, size_t *pos, uint64_t *out) {
 static bool utf8_valid(const uint8_t *s, size_t n) {
   size_t i = 0;
   while (i < n) {
+    /* ASCII fast path: eight bytes at a time while no high bit is set.
+     * memcpy into a word is the defined way to do an unaligned load. */
+    while (n - i >= 8) {
+      uint64_t w;
+      memcpy(&w, s + i, sizeof w);
+      if (w & 0x8080808080808080ull) {
+        break;
+      }
+      i += 8;
+    }
+    if (i >= n) {
+      break;
+    }
     uint8_t c = s[i];
     size_t k;
     uint32_t cp;
@@ -77,11 +95,17 @@ static bool utf8_valid(const uint8_t *s, size_t n) {
   return true;
 }
 
-static const rv_frame_field_desc *find_desc(const rv_frame_schema *s, uint32_t number) {
+static const rv_frame_field_desc *find_desc(const rv_frame_schema *s, uint32_t number,
+                                            size_t *hint) {
+  /* Canonical input lists fields in schema order: try the next one first. */
+  if (*hint < s->nfields && s->fields[*hint].number == number) {
+    return &s->fields[(*hint)++];
+  }
   size_t lo = 0, hi = s->nfields;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
     if (s->fields[mid].number == number) {
+      *hint = mid + 1;
       return &s->fields[mid];
     }
     if (s->fields[mid].number < number) {
@@ -209,34 +233,38 @@ static int check_value(struct decode_ctx *c, const rv_frame_field_desc *fd, rv_f
 static int decode_level(struct decode_ctx *c, const rv_frame_schema *s, const uint8_t *p, size_t n,
                         size_t base, uint32_t depth) {
   uint64_t seen = 0;
-  size_t pos = 0;
+  size_t pos = 0, hint = 0;
   int rc;
   while (pos < n) {
     size_t off = base + pos;
-    rv_frame_value v;
-    if ((rc = parse_field(c, p, n, &pos, base, &v)) != RV_OK) {
+    /* Parse straight into the caller's slot (no copy of a value built on
+     * the stack: that copy was a store-forwarding stall on the hot path). */
+    rv_frame_value tmp;
+    bool keep = depth == 1;
+    rv_frame_value *v = keep && c->count < c->cap ? &c->store[c->count] : &tmp;
+    if ((rc = parse_field(c, p, n, &pos, base, v)) != RV_OK) {
       return rc;
     }
     if (++c->fields > c->limits->max_fields) {
       return rv_diag_set(c->diag, RV_ELIMIT, off, "too many fields");
     }
-    v.desc = find_desc(s, v.number);
-    if (v.desc) {
-      uint64_t bit = 1ull << (size_t)(v.desc - s->fields);
-      if ((seen & bit) && !(v.desc->flags & RV_FIELD_REPEATED)) {
+    v->desc = find_desc(s, v->number, &hint);
+    if (v->desc) {
+      uint64_t bit = 1ull << (size_t)(v->desc - s->fields);
+      if ((seen & bit) && !(v->desc->flags & RV_FIELD_REPEATED)) {
         return rv_diag_set(c->diag, RV_EMALFORMED, off, "non-repeated field appears twice");
       }
       seen |= bit;
-      if ((rc = check_value(c, v.desc, &v, off, depth)) != RV_OK) {
+      if ((rc = check_value(c, v->desc, v, off, depth)) != RV_OK) {
         return rc;
       }
     }
-    if (depth == 1) {
-      if (c->count == c->cap) {
+    if (keep) {
+      if (v == &tmp) {
         return rv_diag_set(c->diag, RV_ELIMIT, off, "more fields than value storage");
       }
-      c->store[c->count++] = v;
-      c->unknown += v.desc == NULL;
+      c->count++;
+      c->unknown += v->desc == NULL;
     }
   }
   for (size_t i = 0; i < s->nfields; i++) {

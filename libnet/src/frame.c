@@ -1,13 +1,13 @@
 /* frame: the frame header, the stream decoder, the writer and the checksum.
- * Freestanding: xxHash is compiled in header-only (XXH_INLINE_ALL, 32-bit
- * variant only), so hosted and freestanding builds compute the same XXH32
- * from the same Debian-packaged source without linking libxxhash. */
+ * Freestanding: xxHash is compiled in header-only (XXH_INLINE_ALL), so hosted
+ * and freestanding builds compute the same XXH3 from the same Debian-packaged
+ * source without linking libxxhash (on a Cortex-M its 64-bit multiplies are
+ * libgcc helpers). */
 #include <rivet/net/frame.h>
 
 #include <string.h>
 
 #define XXH_INLINE_ALL
-#define XXH_NO_LONG_LONG /* XXH32 only: small enough for a microcontroller */
 #include <xxhash.h>
 
 #include "frame-internal.h"
@@ -39,7 +39,9 @@ static void store_le32(uint8_t *p, uint32_t v) {
   p[3] = (uint8_t)(v >> 24);
 }
 
-static uint32_t frame_checksum(const uint8_t *p, size_t n) { return XXH32(p, n, 0); }
+/* The low 32 bits of XXH3-64 (seed 0). XXH3 is about 3x faster than XXH32
+ * on frames of a few hundred bytes, where the checksum dominates decoding. */
+static uint32_t frame_checksum(const uint8_t *p, size_t n) { return (uint32_t)XXH3_64bits(p, n); }
 
 /* Validate an 8-byte header; on success *total is the whole frame's size. */
 static int check_header(const uint8_t *h, const rv_frame_limits *l, size_t *total, rv_diag *diag) {

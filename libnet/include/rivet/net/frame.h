@@ -4,7 +4,7 @@
  *
  * The format is specified in docs/protocol.md. In short: an 8-byte header
  * (magic "RV", version, type, flags, 24-bit payload length), a payload of
- * protobuf-style TLV fields, and an XXH32 checksum of header and payload.
+ * protobuf-style TLV fields, and an XXH3 checksum of header and payload.
  *
  * Three layers, each usable alone:
  * - the **stream decoder** (::rv_frame_decoder) cuts frames out of a byte
