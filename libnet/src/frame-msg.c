@@ -150,6 +150,7 @@ static int parse_field(struct decode_ctx *c, const uint8_t *p, size_t n, size_t 
                        rv_frame_value *v) {
   size_t start = *pos;
   uint64_t tag;
+  v->raw = rv_slice_make(p + start, 0);
   if (read_varint(p, n, pos, &tag) != RV_OK) {
     return rv_diag_set(c->diag, RV_EMALFORMED, base + start, "bad field tag varint");
   }
@@ -239,7 +240,7 @@ static int decode_level(struct decode_ctx *c, const rv_frame_schema *s, const ui
     size_t off = base + pos;
     /* Parse straight into the caller's slot (no copy of a value built on
      * the stack: that copy was a store-forwarding stall on the hot path). */
-    rv_frame_value tmp;
+    rv_frame_value tmp = {0};
     bool keep = depth == 1;
     rv_frame_value *v = keep && c->count < c->cap ? &c->store[c->count] : &tmp;
     if ((rc = parse_field(c, p, n, &pos, base, v)) != RV_OK) {

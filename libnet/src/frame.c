@@ -113,7 +113,7 @@ int rv_frame_decoder_feed(rv_frame_decoder *d, const void *data, size_t len, siz
   }
   /* Zero-copy fast path: nothing buffered and a whole frame in the input. */
   if (d->have == 0 && len >= RV_FRAME_HEADER_SIZE) {
-    size_t total;
+    size_t total = 0;
     if ((rc = check_header(in, &d->limits, &total, diag)) != RV_OK) {
       return fail(d, rc);
     }
@@ -159,7 +159,7 @@ int rv_frame_decode(const void *data, size_t len, const rv_frame_limits *limits,
                     rv_diag *diag) {
   rv_frame_limits l = limits ? *limits : rv_frame_limits_default();
   const uint8_t *in = data;
-  size_t total;
+  size_t total = 0;
   int rc;
   if (!limits_ok(&l)) {
     return RV_EINVAL;
@@ -288,9 +288,7 @@ void rv_frame_end_nested(rv_frame_writer *w) {
 }
 
 int rv_frame_end(rv_frame_writer *w, rv_slice *out) {
-  if (!w->open) {
-    werr(w, RV_EINVAL);
-  } else if (w->depth != 0) {
+  if (!w->open || w->depth != 0) {
     werr(w, RV_EINVAL);
   }
   if (w->error == 0) {
