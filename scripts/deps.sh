@@ -7,6 +7,8 @@ set -euo pipefail
 packages=(
   # build
   meson ninja-build gcc g++ clang lld llvm pkg-config python3 binutils file
+  # codec benchmark baselines (protobuf-c, nanopb)
+  libprotobuf-c-dev protobuf-c-compiler nanopb libnanopb-dev
   # libraries rivet links
   libxxhash-dev libsodium-dev
   # tests

@@ -24,7 +24,7 @@ echo "lint: cppcheck"
 cppcheck --project="$build/compile_commands.json" --quiet --error-exitcode=1 \
   --enable=warning,performance,portability --inline-suppr \
   --suppress=missingIncludeSystem --suppress='*:/usr/*' \
-  -i"$build" -j "$(nproc)" || status=1
+  -i"$build" --suppress="*:$PWD/$build/*" --suppress="*:$build/*" -j "$(nproc)" || status=1
 
 [ $status -eq 0 ] && echo "lint: 0 findings"
 exit $status

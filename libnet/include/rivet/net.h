@@ -1,0 +1,12 @@
+/**
+ * \file rivet/net.h
+ * \brief rivet-net: everything, in one include.
+ *
+ * The conventions of every rivet library (errors, NULL, ownership,
+ * aliasing, threads) are stated at the top of `<rivet/core.h>`.
+ */
+#pragma once
+
+#include <rivet/core.h>
+#include <rivet/net/frame.h>
+#include <rivet/net/version.h>
