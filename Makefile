@@ -69,6 +69,7 @@ lint: deps
 	bash scripts/lint.sh $(BUILD)
 
 install: build
+	meson configure $(BUILD) --prefix=$(PREFIX)
 	meson install -C $(BUILD) --destdir "$(DESTDIR)"
 
 clean:
