@@ -81,17 +81,17 @@ static inline void relax(unsigned *round) {
 typedef enum kind { K_MUTEX, K_CK, K_MPMC } kind;
 
 typedef struct ctx {
+  rv_mpmc q; /* first: it is cache-line aligned */
+  ck_ring_t ring;
   kind k;
   int producers, consumers;
   size_t items;
-  atomic_int gate;          /* threads spin (yield) until it opens */
-  atomic_ullong sum;        /* sum of popped values */
+  atomic_int gate;   /* threads spin (yield) until it opens */
+  atomic_ullong sum; /* sum of popped values */
   unsigned long long expect;
   int failed;
   mutex_q *mq;
-  ck_ring_t ring;
   ck_ring_buffer_t *ring_buf;
-  rv_mpmc q;
   void *cells;
 } ctx;
 
@@ -119,7 +119,8 @@ static void *produce(void *p) {
     case K_CK: {
       unsigned r = 0;
       /* ck_ring stores void *: the 8-byte payload travels as a pointer value. */
-      while (!ck_ring_enqueue_mpmc(&c->ring, c->ring_buf, (void *)(uintptr_t)v))
+      void *e = (void *)(uintptr_t)v; // NOLINT(performance-no-int-to-ptr): never dereferenced
+      while (!ck_ring_enqueue_mpmc(&c->ring, c->ring_buf, e))
         relax(&r);
       break;
     }
@@ -229,8 +230,13 @@ int main(int argc, char **argv) {
       c->cells = aligned_alloc(64, RV_MPMC_STORAGE_SIZE(CAP, 8));
       if (!c->ring_buf || !c->cells)
         return 2;
-      rv_bench_case bc = {.name = kind_name[k], .group = groups[g], .fn = run,
-                          .setup = setup, .ctx = c, .ops = items, .baseline = k == K_MUTEX};
+      rv_bench_case bc = {.name = kind_name[k],
+                          .group = groups[g],
+                          .fn = run,
+                          .setup = setup,
+                          .ctx = c,
+                          .ops = items,
+                          .baseline = k == K_MUTEX};
       if (rv_bench_add(b, &bc) != 0)
         return 2;
     }
@@ -242,7 +248,7 @@ int main(int argc, char **argv) {
   for (int g = 0; g < 2 && rc == 0; g++) {
     rv_bench_result r[3];
     for (int k = 0; k < 3; k++) {
-      if (rv_bench_get_result(b, (size_t)(g * 3 + k), &r[k]) != 0 || !r[k].ran)
+      if (rv_bench_get_result(b, (size_t)g * 3 + (size_t)k, &r[k]) != 0 || !r[k].ran)
         goto skip;
       if (ctxs[g][k].failed) {
         fprintf(stderr, "bench-mpmc: %s/%s lost or duplicated items\n", groups[g], kind_name[k]);

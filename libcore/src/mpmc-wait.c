@@ -14,10 +14,10 @@
 #include <rivet/core/err.h>
 
 enum {
-  SPIN_ROUNDS = 10,            /* rounds of 1, 2, 4, ... 512 pauses */
-  YIELD_ROUNDS = 32,           /* sched_yield() calls after spinning */
-  SLEEP_MIN_NS = 1000,         /* first sleep: 1 us */
-  SLEEP_MAX_NS = 1000 * 1000,  /* longest sleep: 1 ms */
+  SPIN_ROUNDS = 10,           /* rounds of 1, 2, 4, ... 512 pauses */
+  YIELD_ROUNDS = 32,          /* sched_yield() calls after spinning */
+  SLEEP_MIN_NS = 1000,        /* first sleep: 1 us */
+  SLEEP_MAX_NS = 1000 * 1000, /* longest sleep: 1 ms */
   NS_PER_S = 1000 * 1000 * 1000,
 };
 

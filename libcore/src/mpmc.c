@@ -182,8 +182,7 @@ int rv_mpmc_try_pop(rv_mpmc *q, void *elem) {
  * the single-element paths: the cells we claim are then safe to write
  * (push) or read (pop). Sets *first_dif to the first cell's difference so
  * the caller can tell full/empty from "overtaken" when the count is 0. */
-static size_t ready_run(const rv_mpmc *q, size_t pos, size_t n, size_t off,
-                        ptrdiff_t *first_dif) {
+static size_t ready_run(const rv_mpmc *q, size_t pos, size_t n, size_t off, ptrdiff_t *first_dif) {
   size_t limit = n < q->mask + 1 ? n : q->mask + 1;
   size_t k = 0;
   while (k < limit) {

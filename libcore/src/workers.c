@@ -203,8 +203,7 @@ int rv_workers_shutdown(rv_workers *w) {
 
 size_t rv_workers_count(const rv_workers *w) { return w->nthreads; }
 
-int rv_workers_create(rv_workers **out, const rv_alloc *alloc, size_t nthreads,
-                      size_t queue_cap) {
+int rv_workers_create(rv_workers **out, const rv_alloc *alloc, size_t nthreads, size_t queue_cap) {
   size_t cells_size = 0;
   if (!out || nthreads == 0 || nthreads > MAX_THREADS) {
     return RV_EINVAL;

@@ -141,21 +141,21 @@ static void test_wait_timeouts(void **state) {
   uint64_t arr[8] = {10, 11, 12, 13, 14, 15, 16, 17};
   size_t n = 99;
   assert_int_equal(rv_mpmc_pop_wait(&q, &v, 0), RV_ETIMEDOUT);
-  assert_int_equal(rv_mpmc_pop_wait(&q, &v, 200 * 1000), RV_ETIMEDOUT); /* runs all stages */
+  assert_int_equal(rv_mpmc_pop_wait(&q, &v, UINT64_C(200000)), RV_ETIMEDOUT); /* runs all stages */
   assert_int_equal(rv_mpmc_pop_n_wait(&q, arr, 2, 0, &n), RV_ETIMEDOUT);
   assert_int_equal(n, 0);
   assert_int_equal(rv_mpmc_push_n_wait(&q, arr, 0, 0, &n), RV_OK);
   assert_int_equal(n, 0);
-  assert_int_equal(rv_mpmc_push_n_wait(&q, arr, 6, 3 * 1000 * 1000, &n), RV_ETIMEDOUT);
+  assert_int_equal(rv_mpmc_push_n_wait(&q, arr, 6, UINT64_C(3000000), &n), RV_ETIMEDOUT);
   assert_int_equal(n, 4);
   assert_int_equal(rv_mpmc_push_wait(&q, &v, 0), RV_ETIMEDOUT);
-  assert_int_equal(rv_mpmc_push_wait(&q, &v, 5 * 1000 * 1000), RV_ETIMEDOUT);
+  assert_int_equal(rv_mpmc_push_wait(&q, &v, UINT64_C(5000000)), RV_ETIMEDOUT);
   assert_int_equal(rv_mpmc_push_n_wait(&q, arr, 1, 0, NULL), RV_ETIMEDOUT);
   assert_int_equal(rv_mpmc_pop_wait(&q, &v, RV_MPMC_FOREVER), RV_OK);
   assert_int_equal(v, 10);
   assert_int_equal(rv_mpmc_push_wait(&q, &v, RV_MPMC_FOREVER), RV_OK);
   uint64_t out[8] = {0};
-  assert_int_equal(rv_mpmc_pop_n_wait(&q, out, 6, 1000 * 1000, &n), RV_ETIMEDOUT);
+  assert_int_equal(rv_mpmc_pop_n_wait(&q, out, 6, UINT64_C(1000000), &n), RV_ETIMEDOUT);
   assert_int_equal(n, 4);
   assert_int_equal(out[0], 11);
   assert_int_equal(out[3], 10);
@@ -180,15 +180,15 @@ enum {
 typedef struct stress {
   rv_mpmc q;
   uint64_t start_ns;
-  atomic_size_t pushed[PRODUCERS];   /* final counts, set when a producer ends */
-  atomic_int producers_left;         /* producers still running */
-  atomic_size_t popped;              /* items popped by all consumers */
-  atomic_uchar *seen;                /* [PRODUCERS * PER_PRODUCER] pop counts */
-  uint64_t *payload;                 /* written by producers before pushing */
-  atomic_ullong sum_pushed;          /* sum of pushed items */
-  atomic_ullong sum_popped;          /* sum of popped items */
-  atomic_int order_errors;           /* per-producer FIFO violations seen */
-  atomic_int payload_errors;         /* items whose payload was not visible */
+  atomic_size_t pushed[PRODUCERS]; /* final counts, set when a producer ends */
+  atomic_int producers_left;       /* producers still running */
+  atomic_size_t popped;            /* items popped by all consumers */
+  atomic_uchar *seen;              /* [PRODUCERS * PER_PRODUCER] pop counts */
+  uint64_t *payload;               /* written by producers before pushing */
+  atomic_ullong sum_pushed;        /* sum of pushed items */
+  atomic_ullong sum_popped;        /* sum of popped items */
+  atomic_int order_errors;         /* per-producer FIFO violations seen */
+  atomic_int payload_errors;       /* items whose payload was not visible */
 } stress;
 
 typedef struct worker_arg {
@@ -286,8 +286,8 @@ static void *consumer(void *arg) {
   for (;;) {
     size_t n = 0;
     if (a->id & 1) { /* odd ids pop batches */
-      (void)rv_mpmc_pop_n_wait(&s->q, batch, 8, 1000 * 1000, &n);
-    } else if (rv_mpmc_pop_wait(&s->q, batch, 1000 * 1000) == RV_OK) {
+      (void)rv_mpmc_pop_n_wait(&s->q, batch, 8, UINT64_C(1000000), &n);
+    } else if (rv_mpmc_pop_wait(&s->q, batch, UINT64_C(1000000)) == RV_OK) {
       n = 1;
     }
     for (size_t k = 0; k < n; k++) {
@@ -334,7 +334,8 @@ static void test_stress_exactly_once(void **state) {
 
   size_t pushed = total_pushed(s);
   if (atomic_load(&s->order_errors) || atomic_load(&s->payload_errors) ||
-      atomic_load(&s->popped) != pushed || atomic_load(&s->sum_popped) != atomic_load(&s->sum_pushed)) {
+      atomic_load(&s->popped) != pushed ||
+      atomic_load(&s->sum_popped) != atomic_load(&s->sum_pushed)) {
     print_error("stress failed (seed %u): pushed %zu popped %zu order %d payload %d\n",
                 (unsigned)STRESS_SEED, pushed, atomic_load(&s->popped),
                 atomic_load(&s->order_errors), atomic_load(&s->payload_errors));

@@ -108,11 +108,12 @@ static void test_thread_failure(void **state) {
     free(warm);
     struct rlimit rl;
     FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long pages = 0;
-    if (!f || fscanf(f, "%lu", &pages) != 1) {
+    char line[128];
+    if (!f || !fgets(line, sizeof(line), f)) {
       _exit(2);
     }
     fclose(f);
+    unsigned long pages = strtoul(line, NULL, 10); /* first field: total pages */
     rl.rlim_cur = rl.rlim_max = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (64UL << 20);
     if (setrlimit(RLIMIT_AS, &rl) != 0) {
       _exit(3);
@@ -130,7 +131,7 @@ static void test_thread_failure(void **state) {
 enum { MANY = 20000 };
 static atomic_uchar marks[MANY];
 
-static void mark_job(void *arg) { atomic_fetch_add(&marks[(size_t)(uintptr_t)arg], 1); }
+static void mark_job(void *arg) { atomic_fetch_add((atomic_uchar *)arg, 1); }
 
 static void test_exactly_once(void **state) {
   (void)state;
@@ -140,7 +141,7 @@ static void test_exactly_once(void **state) {
     atomic_store(&marks[i], 0);
   }
   for (size_t i = 0; i < MANY; i++) {
-    assert_int_equal(rv_workers_submit(w, mark_job, (void *)(uintptr_t)i), RV_OK);
+    assert_int_equal(rv_workers_submit(w, mark_job, &marks[i]), RV_OK);
   }
   assert_int_equal(rv_workers_wait(w), RV_OK);
   for (size_t i = 0; i < MANY; i++) {
@@ -317,9 +318,15 @@ static void test_shutdown_while_busy(void **state) {
 }
 
 /* Several threads wait at once while jobs are still arriving. */
+typedef struct waiter_arg {
+  rv_workers *w;
+  int rc;
+} waiter_arg;
+
 static void *waiter(void *arg) {
-  rv_workers *w = arg;
-  return (void *)(intptr_t)rv_workers_wait(w);
+  waiter_arg *a = arg;
+  a->rc = rv_workers_wait(a->w);
+  return NULL;
 }
 
 static void test_concurrent_wait(void **state) {
@@ -331,16 +338,18 @@ static void test_concurrent_wait(void **state) {
     assert_int_equal(rv_workers_submit(w, count_job, &c), RV_OK);
   }
   pthread_t th[3];
+  waiter_arg wa[3];
   for (int i = 0; i < 3; i++) {
-    assert_int_equal(pthread_create(&th[i], NULL, waiter, w), 0);
+    wa[i].w = w;
+    wa[i].rc = 1;
+    assert_int_equal(pthread_create(&th[i], NULL, waiter, &wa[i]), 0);
   }
   for (int i = 0; i < 500; i++) {
     assert_int_equal(rv_workers_submit(w, count_job, &c), RV_OK);
   }
   for (int i = 0; i < 3; i++) {
-    void *rc = NULL;
-    assert_int_equal(pthread_join(th[i], &rc), 0);
-    assert_int_equal((intptr_t)rc, RV_OK);
+    assert_int_equal(pthread_join(th[i], NULL), 0);
+    assert_int_equal(wa[i].rc, RV_OK);
   }
   assert_int_equal(rv_workers_wait(w), RV_OK);
   assert_int_equal(atomic_load(&c), 1000);
@@ -349,9 +358,9 @@ static void test_concurrent_wait(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_create_errors),     cmocka_unit_test(test_every_alloc_failure),
-      cmocka_unit_test(test_thread_failure),    cmocka_unit_test(test_exactly_once),
-      cmocka_unit_test(test_try_submit_full),   cmocka_unit_test(test_jobs_enqueue_jobs),
+      cmocka_unit_test(test_create_errors),       cmocka_unit_test(test_every_alloc_failure),
+      cmocka_unit_test(test_thread_failure),      cmocka_unit_test(test_exactly_once),
+      cmocka_unit_test(test_try_submit_full),     cmocka_unit_test(test_jobs_enqueue_jobs),
       cmocka_unit_test(test_shutdown_while_busy), cmocka_unit_test(test_concurrent_wait),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -86,7 +86,7 @@ extern "C" {
  *        bytes needs, as a constant expression for static buffers.
  *        Does not check for overflow (rv_mpmc_storage_size() does).
  */
-#define RV_MPMC_STORAGE_SIZE(cap, elem_size) ((size_t)(cap) * RV_MPMC_CELL_SIZE(elem_size))
+#define RV_MPMC_STORAGE_SIZE(cap, elem_size) ((size_t)(cap)*RV_MPMC_CELL_SIZE(elem_size))
 
 /**
  * \brief A bounded MPMC queue. The caller allocates it (static, stack or
