@@ -3,7 +3,14 @@
  * Every wait goes through one bounded back-off policy: spin (cheap, right
  * when the other side is running on another core), then yield (right when
  * the thread we wait for is preempted on our core), then sleep (stops a
- * long wait from burning a core). See rv_mpmc_push_wait() for the numbers. */
+ * long wait from burning a core). See rv_mpmc_push_wait() for the numbers.
+ *
+ * The spin is deliberately short (15 pauses in all). Measured with
+ * bench-mpmc on a 2-core machine, 2 producers + 2 consumers: spinning up
+ * to 1023 pauses before the first yield ran at about half the throughput
+ * of 15, because with more threads than cores the thread being waited for
+ * is often preempted on the spinner's own core; 1p1c was no faster with
+ * the long spin either. */
 #include <rivet/core/mpmc.h>
 
 #include <sched.h>
@@ -14,7 +21,7 @@
 #include <rivet/core/err.h>
 
 enum {
-  SPIN_ROUNDS = 10,           /* rounds of 1, 2, 4, ... 512 pauses */
+  SPIN_ROUNDS = 4,            /* rounds of 1, 2, 4, 8 pauses: short, see above */
   YIELD_ROUNDS = 32,          /* sched_yield() calls after spinning */
   SLEEP_MIN_NS = 1000,        /* first sleep: 1 us */
   SLEEP_MAX_NS = 1000 * 1000, /* longest sleep: 1 ms */

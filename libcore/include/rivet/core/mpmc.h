@@ -210,8 +210,8 @@ RV_API size_t rv_mpmc_try_pop_n(rv_mpmc *q, void *elems, size_t n);
 /**
  * \brief Push, waiting for a free cell for up to \p timeout_ns nanoseconds.
  *
- * Waiting policy, bounded at each stage: 10 busy-spin rounds of 1, 2, 4,
- * ... 512 CPU pause instructions, then 32 `sched_yield()` calls, then
+ * Waiting policy, bounded at each stage: 4 busy-spin rounds of 1, 2, 4
+ * and 8 CPU pause instructions, then 32 `sched_yield()` calls, then
  * `nanosleep` starting at 1 us and doubling to at most 1 ms per sleep
  * (never past the deadline). Spinning alone would starve a preempted
  * thread that the waiter depends on when threads outnumber cores; the
