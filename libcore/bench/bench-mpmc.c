@@ -7,9 +7,10 @@
  * against rv_mpmc_push_wait() / rv_mpmc_pop_wait() from <rivet/core/mpmc.h>.
  *
  * Groups: "1p1c" (one producer, one consumer) and "2p2c". Every queue has
- * 1024 slots. One repetition starts the threads, moves `items` items (each
+ * 1024 slots. The untimed setup starts the threads, which wait at a gate;
+ * one timed repetition opens the gate, lets them move `items` items (each
  * producer pushes an equal share, each consumer pops an equal share), joins
- * them, and checks the sum of what was popped; one operation = one item
+ * them and checks the sum of what was popped. One operation = one item
  * moved (a push plus a pop). ck_ring is driven by a bench-local wait loop
  * with the same spin-then-yield shape as rv_mpmc's (spin with a CPU pause,
  * then sched_yield), so the comparison is of the queues, not of the
@@ -80,7 +81,14 @@ static inline void relax(unsigned *round) {
 /* ---- the shared run: threads, start gate, checksum ---- */
 typedef enum kind { K_MUTEX, K_CK, K_MPMC } kind;
 
-typedef struct ctx {
+typedef struct ctx ctx;
+
+typedef struct thread_arg {
+  ctx *c;
+  int id;
+} thread_arg;
+
+struct ctx {
   rv_mpmc q; /* first: it is cache-line aligned */
   ck_ring_t ring;
   kind k;
@@ -93,12 +101,9 @@ typedef struct ctx {
   mutex_q *mq;
   ck_ring_buffer_t *ring_buf;
   void *cells;
-} ctx;
-
-typedef struct thread_arg {
-  ctx *c;
-  int id;
-} thread_arg;
+  pthread_t th[2 * MAX_SIDE];
+  thread_arg ta[2 * MAX_SIDE];
+};
 
 static void await_gate(ctx *c) {
   while (!atomic_load_explicit(&c->gate, memory_order_acquire))
@@ -162,6 +167,31 @@ static void *consume(void *p) {
   return NULL;
 }
 
+/* The threads are started in the (untimed) setup and wait at the gate, so
+ * the timed part is the transfer itself: open the gate, join. */
+static void start_threads(ctx *c) {
+  int n = 0;
+  for (int i = 0; i < c->producers; i++, n++) {
+    c->ta[n] = (thread_arg){c, i};
+    if (pthread_create(&c->th[n], NULL, produce, &c->ta[n]) != 0)
+      abort();
+  }
+  for (int i = 0; i < c->consumers; i++, n++) {
+    c->ta[n] = (thread_arg){c, i};
+    if (pthread_create(&c->th[n], NULL, consume, &c->ta[n]) != 0)
+      abort();
+  }
+}
+
+static void run(void *arg) {
+  ctx *c = arg;
+  atomic_store_explicit(&c->gate, 1, memory_order_release);
+  for (int i = 0; i < c->producers + c->consumers; i++)
+    pthread_join(c->th[i], NULL);
+  if (atomic_load(&c->sum) != c->expect)
+    c->failed = 1;
+}
+
 static void setup(void *arg) {
   ctx *c = arg;
   atomic_store(&c->gate, 0);
@@ -178,28 +208,7 @@ static void setup(void *arg) {
       c->failed = 1;
     break;
   }
-}
-
-static void run(void *arg) {
-  ctx *c = arg;
-  pthread_t th[2 * MAX_SIDE];
-  thread_arg ta[2 * MAX_SIDE];
-  int n = 0;
-  for (int i = 0; i < c->producers; i++, n++) {
-    ta[n] = (thread_arg){c, i};
-    if (pthread_create(&th[n], NULL, produce, &ta[n]) != 0)
-      abort();
-  }
-  for (int i = 0; i < c->consumers; i++, n++) {
-    ta[n] = (thread_arg){c, i};
-    if (pthread_create(&th[n], NULL, consume, &ta[n]) != 0)
-      abort();
-  }
-  atomic_store_explicit(&c->gate, 1, memory_order_release);
-  for (int i = 0; i < n; i++)
-    pthread_join(th[i], NULL);
-  if (atomic_load(&c->sum) != c->expect)
-    c->failed = 1;
+  start_threads(c);
 }
 
 static const char *const kind_name[] = {"mutex+condvar", "ck_ring", "rv_mpmc"};
