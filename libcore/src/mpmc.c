@@ -38,6 +38,26 @@ static inline unsigned char *cell_data(const rv_mpmc *q, size_t idx) {
   return q->cells + idx * q->cell_size + sizeof(atomic_size_t);
 }
 
+/* Copy one element. The common small sizes get a constant-size memcpy,
+ * which the compiler turns into a plain load and store; other sizes call
+ * memcpy. */
+static inline void copy_elem(void *dst, const void *src, size_t n) {
+  switch (n) {
+  case 4:
+    memcpy(dst, src, 4);
+    break;
+  case 8:
+    memcpy(dst, src, 8);
+    break;
+  case 16:
+    memcpy(dst, src, 16);
+    break;
+  default:
+    memcpy(dst, src, n);
+    break;
+  }
+}
+
 /* `a - b` modulo 2^N read as signed: the conversion of an out-of-range
  * size_t to ptrdiff_t is implementation-defined and every supported
  * compiler (gcc, clang) defines it as two's-complement wrap-around, which
@@ -141,7 +161,7 @@ int rv_mpmc_try_push(rv_mpmc *q, const void *elem) {
       pos = atomic_load_explicit(&q->enq, memory_order_relaxed); /* overtaken: reload */
     }
   }
-  memcpy(cell_data(q, idx), elem, q->elem_size);
+  copy_elem(cell_data(q, idx), elem, q->elem_size);
   /* Release: publishes the element to the consumer whose acquire load
    * sees pos + 1. */
   atomic_store_explicit(cell_seq(q, idx), pos + 1, memory_order_release);
@@ -169,7 +189,7 @@ int rv_mpmc_try_pop(rv_mpmc *q, void *elem) {
       pos = atomic_load_explicit(&q->deq, memory_order_relaxed);
     }
   }
-  memcpy(elem, cell_data(q, idx), q->elem_size);
+  copy_elem(elem, cell_data(q, idx), q->elem_size);
   /* Release: our read of the element happens before the next lap's
    * producer (acquire load of pos + cap) overwrites it. */
   atomic_store_explicit(cell_seq(q, idx), pos + q->mask + 1, memory_order_release);
@@ -233,7 +253,7 @@ size_t rv_mpmc_try_push_n(rv_mpmc *q, const void *elems, size_t n) {
   const unsigned char *src = elems;
   for (size_t i = 0; i < k; i++) {
     size_t idx = (pos + i) & q->mask;
-    memcpy(cell_data(q, idx), src + i * q->elem_size, q->elem_size);
+    copy_elem(cell_data(q, idx), src + i * q->elem_size, q->elem_size);
     /* Release: publishes this element, as in rv_mpmc_try_push(). */
     atomic_store_explicit(cell_seq(q, idx), pos + i + 1, memory_order_release);
   }
@@ -249,7 +269,7 @@ size_t rv_mpmc_try_pop_n(rv_mpmc *q, void *elems, size_t n) {
   unsigned char *dst = elems;
   for (size_t i = 0; i < k; i++) {
     size_t idx = (pos + i) & q->mask;
-    memcpy(dst + i * q->elem_size, cell_data(q, idx), q->elem_size);
+    copy_elem(dst + i * q->elem_size, cell_data(q, idx), q->elem_size);
     /* Release: frees the cell for the next lap, as in rv_mpmc_try_pop(). */
     atomic_store_explicit(cell_seq(q, idx), pos + i + q->mask + 1, memory_order_release);
   }
