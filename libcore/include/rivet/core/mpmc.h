@@ -31,6 +31,23 @@
  * them (FIFO per producer); elements from different producers are ordered
  * by the moment each claimed its cell.
  *
+ * **Memory orderings, and why each suffices.**
+ * - Loads of the enqueue/dequeue positions: `relaxed`. A position read is
+ *   only a guess; the cell's sequence number and the CAS validate it.
+ * - The CAS that claims a position: `relaxed` (success and failure). It
+ *   only decides which thread owns the position; no data travels through
+ *   the position counters.
+ * - Load of a cell's sequence number: `acquire`. For a producer it pairs
+ *   with the release by which the previous lap's consumer freed the cell
+ *   (the old element is read before it is overwritten); for a consumer it
+ *   pairs with the producer's publishing release (the element's bytes
+ *   are visible before they are copied out).
+ * - Store of a cell's sequence number (publish, or free for the next
+ *   lap): `release`, the other half of those two pairs.
+ * - rv_mpmc_size_approx(): `relaxed` loads; it is a statistic.
+ * No operation is `seq_cst`: the queue gives no ordering between
+ * unrelated cells beyond the per-producer FIFO described above.
+ *
  * **Progress guarantee (read this).** The queue is *not* strictly
  * lock-free. Claiming a cell (one CAS) and publishing it (one store) are
  * two steps: a producer preempted between them leaves its cell
