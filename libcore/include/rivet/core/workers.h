@@ -26,6 +26,11 @@
  *   rv_workers_shutdown() returns (the pool's counters and mutex order
  *   them), and a submitter's writes before rv_workers_submit() happen
  *   before the job runs (the queue's release/acquire hand-off).
+ * - Idle workers never miss a job: the sleep/wake and shutdown
+ *   handshakes use sequentially consistent counters (a worker announces
+ *   it is going to sleep before its last look at the queue; a submitter
+ *   publishes its job before looking for sleepers), and every wake-up is
+ *   sent with the pool's mutex held.
  *
  * **Ownership.** rv_workers_create() allocates the pool, its queue and its
  * thread table from the given allocator; rv_workers_destroy() frees them.
