@@ -29,4 +29,6 @@
 #include <rivet/core/api.h>
 #include <rivet/core/bytes.h>
 #include <rivet/core/err.h>
+#include <rivet/core/mpmc.h>
 #include <rivet/core/version.h>
+#include <rivet/core/workers.h>
