@@ -421,7 +421,10 @@ static int page_get(rv_secmem *pool, struct slab *s, uint32_t i) {
   return RV_OK;
 }
 
-/* Undo page_get(); the last user makes the page PROT_NONE again. */
+/* Undo page_get(); the last user makes the page PROT_NONE again. If that
+ * mprotect fails the count still drops (the caller is done with the page)
+ * and the error is reported: the page stays accessible until the next
+ * page_put() of a secret on it succeeds in closing it. */
 static int page_put(rv_secmem *pool, struct slab *s, uint32_t i) {
   if (!(pool->flags & RV_SECMEM_NOACCESS)) {
     return RV_OK;
@@ -429,12 +432,12 @@ static int page_put(rv_secmem *pool, struct slab *s, uint32_t i) {
   size_t len;
   size_t pg;
   unsigned char *addr = slot_pages(pool, s, i, &len, &pg);
-  if (s->page_opens[pg] == 1 && RV_SECMEM_SYS(mprotect)(addr, len, PROT_NONE) != 0) {
+  s->page_opens[pg]--;
+  if (s->page_opens[pg] == 0 && RV_SECMEM_SYS(mprotect)(addr, len, PROT_NONE) != 0) {
     return fail(pool, RV_ENOMEM,
                 "secmem: mprotect(PROT_NONE) failed (%s); the page stays accessible",
                 strerror(errno));
   }
-  s->page_opens[pg]--;
   return RV_OK;
 }
 
@@ -500,8 +503,6 @@ int rv_secmem_alloc(rv_secmem *pool, size_t size, void **out) {
   rc = page_put(pool, s, i);
   if (rc != RV_OK) {
     rv_ct_wipe(slot, s->slot_size);
-    /* The page is still open once for us: try to close it on the way out. */
-    s->page_opens[cls < 0 ? 0 : (size_t)i * s->slot_size / pool->page]--;
     goto undo_large;
   }
   s->nfree--;
@@ -563,11 +564,8 @@ int rv_secmem_free(rv_secmem *pool, void *p) {
     s->page_opens[pg] -= s->opens[i];
   }
   s->opens[i] = 0;
+  /* Released even if re-protecting fails: it is wiped already. */
   int prc = page_put(pool, s, i);
-  if (prc != RV_OK) {
-    /* Released anyway (it is wiped); only the page stays open. */
-    s->page_opens[pg]--;
-  }
   pool->st.live--;
   pool->st.live_bytes -= s->len[i];
   s->len[i] = 0;
@@ -641,10 +639,8 @@ int rv_secmem_close(rv_secmem *pool, void *p) {
     rc = fail(pool, RV_ESTATE, "secmem: closing a secret that is not open");
     goto out;
   }
+  s->opens[i]--;
   rc = page_put(pool, s, i);
-  if (rc == RV_OK) {
-    s->opens[i]--;
-  }
 out:
   pthread_mutex_unlock(&pool->mu);
   return rc;

@@ -177,7 +177,6 @@ static void test_flags_leaky_memcmp(void **state) {
   assert_true(r.measurements <= 20000);
   assert_int_equal(r.verdict, RV_TIMING_LEAK);
   assert_true(r.max_t >= RV_TIMING_T_LEAK);
-  assert_true(r.mean[0] > r.mean[1]); /* the equal class compares every byte */
 }
 
 static void test_passes_ct_eq(void **state) {

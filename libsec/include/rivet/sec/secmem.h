@@ -163,8 +163,10 @@ RV_API RV_NODISCARD int rv_secmem_alloc(rv_secmem *pool, size_t size, void **out
  * \param[in] p     the secret, or NULL (no-op, returns 0)
  * \return 0; #RV_EVERIFY (a canary was overwritten); #RV_EINVAL (\p p is not
  *         a secret of this pool, or NULL \p pool); #RV_ESTATE (\p p was
- *         already freed); #RV_ENOMEM (NOACCESS pools: mprotect failed, the
- *         secret is not released).
+ *         already freed); #RV_ENOMEM (NOACCESS pools: mprotect failed; if
+ *         opening the page failed the secret is not released, if closing
+ *         it again failed the secret is wiped and released but the page
+ *         stays accessible until a later close on it succeeds).
  * \since 0.1.0
  */
 RV_API int rv_secmem_free(rv_secmem *pool, void *p);
@@ -190,7 +192,9 @@ RV_API RV_NODISCARD int rv_secmem_open(rv_secmem *pool, void *p);
  * \param[in] pool  the pool
  * \param[in] p     a live secret of the pool
  * \return 0; #RV_EINVAL (not a live secret of this pool); #RV_ESTATE (not
- *         open); #RV_ENOMEM (mprotect failed; the secret stays open).
+ *         open); #RV_ENOMEM (mprotect failed: the secret counts as closed,
+ *         but its page stays accessible until a later close on that page
+ *         succeeds).
  * \since 0.1.0
  */
 RV_API int rv_secmem_close(rv_secmem *pool, void *p);
