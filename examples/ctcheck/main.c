@@ -65,8 +65,9 @@ static int write_svg(const char *path, const char *target, const uint64_t *s, co
   }
   memcpy(sorted, s, n * sizeof *sorted);
   qsort(sorted, n, sizeof *sorted, cmp_u64);
-  double lo = (double)sorted[n / 100];
-  double hi = (double)sorted[n - 1 - n / 100] + 1.0;
+  size_t pct = n / 100;
+  double lo = (double)sorted[pct];
+  double hi = (double)sorted[n - 1 - pct] + 1.0;
   free(sorted);
   double h[2][BINS] = {{0}};
   double cnt[2] = {0, 0};
@@ -91,16 +92,18 @@ static int write_svg(const char *path, const char *target, const uint64_t *s, co
   }
   const double W = 800, H = 420, L = 70, R = 20, T = 50, B = 60;
   const char *color[2] = {"#d62728", "#1f77b4"};
-  const char *label[2] = {"class 0: fixed input (equal to the secret)",
-                          "class 1: random input"};
-  fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-             "font-family=\"sans-serif\" font-size=\"12\">\n", W, H);
+  const char *label[2] = {"class 0: fixed input (equal to the secret)", "class 1: random input"};
+  fprintf(f,
+          "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+          "font-family=\"sans-serif\" font-size=\"12\">\n",
+          W, H);
   fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
-  fprintf(f, "<text x=\"%.0f\" y=\"22\" font-size=\"15\">ctcheck: %s compare, %zu "
-             "measurements, max |t| = %.2f (%s)</text>\n",
+  fprintf(f,
+          "<text x=\"%.0f\" y=\"22\" font-size=\"15\">ctcheck: %s compare, %zu "
+          "measurements, max |t| = %.2f (%s)</text>\n",
           L, target, r->measurements, r->max_t, rv_timing_verdict_name(r->verdict));
-  fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"black\"/>\n", L,
-          H - B, W - R, H - B);
+  fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"black\"/>\n", L, H - B,
+          W - R, H - B);
   fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"black\"/>\n", L, T, L,
           H - B);
   for (int t = 0; t <= 4; t++) {
@@ -108,10 +111,14 @@ static int write_svg(const char *path, const char *target, const uint64_t *s, co
     fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%.0f</text>\n", x, H - B + 18,
             lo + (hi - lo) * t / 4.0);
   }
-  fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">cycles per call (%s), "
-             "1st to 99th percentile</text>\n", (L + W - R) / 2, H - 18, r->timer);
-  fprintf(f, "<text x=\"16\" y=\"%.0f\" transform=\"rotate(-90 16 %.0f)\" "
-             "text-anchor=\"middle\">share of class</text>\n", (T + H - B) / 2, (T + H - B) / 2);
+  fprintf(f,
+          "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">cycles per call (%s), "
+          "1st to 99th percentile</text>\n",
+          (L + W - R) / 2, H - 18, r->timer);
+  fprintf(f,
+          "<text x=\"16\" y=\"%.0f\" transform=\"rotate(-90 16 %.0f)\" "
+          "text-anchor=\"middle\">share of class</text>\n",
+          (T + H - B) / 2, (T + H - B) / 2);
   for (int k = 0; k < 2; k++) {
     fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"", color[k]);
     for (int b = 0; b < BINS; b++) {
@@ -179,12 +186,16 @@ int main(int argc, char **argv) {
   cfg.samples_cap = MAX_SAMPLES;
   if (cfg.samples == NULL || cfg.sample_class == NULL) {
     fprintf(stderr, "ctcheck: out of memory\n");
+    free(cfg.samples);
+    free(cfg.sample_class);
     return 2;
   }
   rv_timing_result r;
   int rc = rv_timing_check(&cfg, &r);
   if (rc != RV_OK) {
     fprintf(stderr, "ctcheck: %s\n", rv_strerror(rc));
+    free(cfg.samples);
+    free(cfg.sample_class);
     return 2;
   }
   printf("target        %s compare of %d-byte buffers\n", target, LEN);
@@ -192,9 +203,9 @@ int main(int argc, char **argv) {
   printf("measurements  %zu in %.2f s (seed %llu)\n", r.measurements, r.seconds,
          (unsigned long long)cfg.seed);
   printf("mean cycles   class 0 (fixed) %.1f, class 1 (random) %.1f\n", r.mean[0], r.mean[1]);
-  const char *kind = r.max_test == 0                      ? "uncropped"
+  const char *kind = r.max_test == 0                     ? "uncropped"
                      : r.max_test == RV_TIMING_TESTS - 1 ? "second order"
-                                                          : "cropped";
+                                                         : "cropped";
   printf("max |t|       %.2f (test %d, %s, %zu measurements; tau %.5f)\n", r.max_t, r.max_test,
          kind, r.max_test_n, r.max_tau);
   printf("verdict       %s (leak at |t| >= %.0f, clean below %.1f)\n",
@@ -202,6 +213,8 @@ int main(int argc, char **argv) {
   if (svg != NULL && r.samples_stored > 0) {
     if (write_svg(svg, target, cfg.samples, cfg.sample_class, r.samples_stored, &r) != 0) {
       fprintf(stderr, "ctcheck: cannot write %s\n", svg);
+      free(cfg.samples);
+      free(cfg.sample_class);
       return 2;
     }
     printf("plot          %s (%zu samples)\n", svg, r.samples_stored);

@@ -145,8 +145,7 @@ static void live_report(size_t want, size_t sodium_cap) {
   rv_secmem_stats_get(pool, &st);
   printf("live secrets: rv_secmem   %zu of %zu allocated, %zu slabs, %zu guard pages, %zu not "
          "PROT_NONE, audit %s, %zu KiB locked\n",
-         got, want, st.slabs, r.guard_pages, r.guard_bad, rv_err_name(rc),
-         st.locked_bytes / 1024);
+         got, want, st.slabs, r.guard_pages, r.guard_bad, rv_err_name(rc), st.locked_bytes / 1024);
   if (got < want) {
     char msg[400];
     (void)rv_secmem_last_error(pool, msg, sizeof msg);
@@ -210,12 +209,19 @@ int main(int argc, char **argv) {
   struct ctx cn = {sealed, n, 0};
   const char *g = "alloc+write+free 32 B";
   rv_bench_case cases[] = {
-      {.name = "sodium_malloc+sodium_free", .group = g, .fn = run_sodium, .ctx = &cs, .ops = n,
+      {.name = "sodium_malloc+sodium_free",
+       .group = g,
+       .fn = run_sodium,
+       .ctx = &cs,
+       .ops = n,
        .baseline = true},
       {.name = "malloc+free (no protection)", .group = g, .fn = run_malloc, .ctx = &cm, .ops = n},
       {.name = "rv_secmem_alloc+free", .group = g, .fn = run_secmem, .ctx = &cr, .ops = n},
-      {.name = "rv_secmem NOACCESS +open/close", .group = g, .fn = run_secmem_noaccess,
-       .ctx = &cn, .ops = n},
+      {.name = "rv_secmem NOACCESS +open/close",
+       .group = g,
+       .fn = run_secmem_noaccess,
+       .ctx = &cn,
+       .ops = n},
   };
   int rc = 0;
   for (size_t i = 0; i < sizeof cases / sizeof cases[0] && rc == 0; i++) {

@@ -52,13 +52,13 @@ struct slab {
   size_t slot_size;    /* class size, or data_len for a large slab */
   uint32_t nslots;
   uint32_t nfree;
-  int cls;            /* class index, or -1 for a large slab */
-  bool locked;        /* mlock succeeded */
-  bool dumpable;      /* MADV_DONTDUMP failed (allowed by policy) */
-  bool in_avail;      /* on its class's list of slabs with free slots */
-  struct slab *next;  /* next slab on that list */
-  uint32_t *free_top; /* stack of free slot indices, nfree entries */
-  size_t *len;        /* secret length per slot (0 when not live) */
+  int cls;              /* class index, or -1 for a large slab */
+  bool locked;          /* mlock succeeded */
+  bool dumpable;        /* MADV_DONTDUMP failed (allowed by policy) */
+  bool in_avail;        /* on its class's list of slabs with free slots */
+  struct slab *next;    /* next slab on that list */
+  uint32_t *free_top;   /* stack of free slot indices, nfree entries */
+  size_t *len;          /* secret length per slot (0 when not live) */
   uint32_t *page_opens; /* per data page (large slab: one entry), NOACCESS */
   uint8_t *opens;       /* open nesting per slot */
   uint8_t *state;       /* SLOT_* per slot */
@@ -201,20 +201,28 @@ static size_t slab_meta_size(uint32_t nslots, size_t npages, size_t *off) {
 }
 
 /* Map a slab whose data area is data_len bytes (a page multiple) with
- * nslots slots of slot_size bytes; insert it into the sorted slab array. */
-static int slab_new(rv_secmem *pool, int cls, size_t data_len, size_t slot_size,
-                    struct slab **out) {
+ * slots of slot_size bytes; insert it into the sorted slab array. Returns
+ * the slab, or NULL with the error code in *rcp. */
+static struct slab *slab_fail(int *rcp, int rc) {
+  *rcp = rc;
+  return NULL;
+}
+
+static struct slab *slab_new(rv_secmem *pool, int cls, size_t data_len, size_t slot_size,
+                             int *rcp) {
   size_t page = pool->page;
   size_t map_len;
   if (__builtin_add_overflow(data_len, 2 * page, &map_len)) {
-    return fail(pool, RV_EOVERFLOW, "secmem: a %zu-byte slab does not fit in size_t", data_len);
+    return slab_fail(
+        rcp, fail(pool, RV_EOVERFLOW, "secmem: a %zu-byte slab does not fit in size_t", data_len));
   }
-  if (pool->max_bytes != 0 && (map_len > pool->max_bytes ||
-                               pool->st.mapped_bytes > pool->max_bytes - map_len)) {
-    return fail(pool, RV_ELIMIT,
-                "secmem: mapping %zu more bytes would exceed the pool's max_bytes (%zu, %zu "
-                "mapped)",
-                map_len, pool->max_bytes, pool->st.mapped_bytes);
+  if (pool->max_bytes != 0 &&
+      (map_len > pool->max_bytes || pool->st.mapped_bytes > pool->max_bytes - map_len)) {
+    return slab_fail(
+        rcp, fail(pool, RV_ELIMIT,
+                  "secmem: mapping %zu more bytes would exceed the pool's max_bytes (%zu, %zu "
+                  "mapped)",
+                  map_len, pool->max_bytes, pool->st.mapped_bytes));
   }
   uint32_t nslots = (uint32_t)(data_len / slot_size);
   size_t npages = cls < 0 ? 1 : data_len / page;
@@ -229,17 +237,17 @@ static int slab_new(rv_secmem *pool, int cls, size_t data_len, size_t slot_size,
    * the system calls themselves. */
   if (pool->nslabs == pool->cap) {
     size_t ncap = pool->cap ? pool->cap * 2 : 16;
-    struct slab **ns = rv_alloc_resize(pool->alloc, pool->slabs, pool->cap * sizeof *ns,
-                                       ncap * sizeof *ns, 0);
+    struct slab **ns = rv_alloc_resize(pool->alloc, pool->slabs, pool->cap * sizeof(struct slab *),
+                                       ncap * sizeof(struct slab *), 0);
     if (ns == NULL) {
-      return fail(pool, RV_ENOMEM, "secmem: out of memory for slab bookkeeping");
+      return slab_fail(rcp, fail(pool, RV_ENOMEM, "secmem: out of memory for slab bookkeeping"));
     }
     pool->slabs = ns;
     pool->cap = ncap;
   }
   m = rv_alloc_get(pool->alloc, meta, _Alignof(struct slab));
   if (m == NULL) {
-    return fail(pool, RV_ENOMEM, "secmem: out of memory for slab bookkeeping");
+    return slab_fail(rcp, fail(pool, RV_ENOMEM, "secmem: out of memory for slab bookkeeping"));
   }
   memset(m, 0, meta);
 
@@ -309,7 +317,7 @@ static int slab_new(rv_secmem *pool, int cls, size_t data_len, size_t slot_size,
   while (pos > 0 && pool->slabs[pos - 1]->base > base) {
     pos--;
   }
-  memmove(&pool->slabs[pos + 1], &pool->slabs[pos], (pool->nslabs - pos) * sizeof *pool->slabs);
+  memmove(&pool->slabs[pos + 1], &pool->slabs[pos], (pool->nslabs - pos) * sizeof(struct slab *));
   pool->slabs[pos] = s;
   pool->nslabs++;
   pool->st.slabs++;
@@ -323,8 +331,7 @@ static int slab_new(rv_secmem *pool, int cls, size_t data_len, size_t slot_size,
   if (dumpable) {
     pool->st.dumpable_bytes += data_len;
   }
-  *out = s;
-  return RV_OK;
+  return s;
 
 fail:
   if (base != MAP_FAILED) {
@@ -334,7 +341,8 @@ fail:
     (void)RV_SECMEM_SYS(munmap)(base, map_len);
   }
   rv_alloc_free(pool->alloc, m, meta);
-  return rc;
+  *rcp = rc;
+  return NULL;
 }
 
 static void slab_release(rv_secmem *pool, struct slab *s) {
@@ -412,8 +420,7 @@ static int page_get(rv_secmem *pool, struct slab *s, uint32_t i) {
   size_t len;
   size_t pg;
   unsigned char *addr = slot_pages(pool, s, i, &len, &pg);
-  if (s->page_opens[pg] == 0 &&
-      RV_SECMEM_SYS(mprotect)(addr, len, PROT_READ | PROT_WRITE) != 0) {
+  if (s->page_opens[pg] == 0 && RV_SECMEM_SYS(mprotect)(addr, len, PROT_READ | PROT_WRITE) != 0) {
     return fail(pool, RV_ENOMEM, "secmem: mprotect(PROT_READ|PROT_WRITE) failed (%s)",
                 strerror(errno));
   }
@@ -478,8 +485,8 @@ int rv_secmem_alloc(rv_secmem *pool, size_t size, void **out) {
         rc = fail(pool, RV_EOVERFLOW, "secmem: slab size overflows");
         goto out;
       }
-      rc = slab_new(pool, cls, data_len, class_size[cls], &s);
-      if (rc != RV_OK) {
+      s = slab_new(pool, cls, data_len, class_size[cls], &rc);
+      if (s == NULL) {
         goto out;
       }
       s->in_avail = true;
@@ -487,8 +494,8 @@ int rv_secmem_alloc(rv_secmem *pool, size_t size, void **out) {
     }
   } else {
     size_t data_len = (need + pool->page - 1) & ~(pool->page - 1);
-    rc = slab_new(pool, -1, data_len, data_len, &s);
-    if (rc != RV_OK) {
+    s = slab_new(pool, -1, data_len, data_len, &rc);
+    if (s == NULL) {
       goto out;
     }
   }
@@ -525,7 +532,7 @@ undo_large:
     size_t pos;
     (void)slab_find(pool, s->data, &pos);
     memmove(&pool->slabs[pos], &pool->slabs[pos + 1],
-            (pool->nslabs - pos - 1) * sizeof *pool->slabs);
+            (pool->nslabs - pos - 1) * sizeof(struct slab *));
     pool->nslabs--;
     slab_release(pool, s);
   }
@@ -571,7 +578,7 @@ int rv_secmem_free(rv_secmem *pool, void *p) {
   s->len[i] = 0;
   if (s->cls < 0) {
     memmove(&pool->slabs[pos], &pool->slabs[pos + 1],
-            (pool->nslabs - pos - 1) * sizeof *pool->slabs);
+            (pool->nslabs - pos - 1) * sizeof(struct slab *));
     pool->nslabs--;
     slab_release(pool, s);
   } else if (!ok) {
@@ -791,7 +798,7 @@ void rv_secmem_destroy(rv_secmem *pool) {
   for (size_t k = 0; k < pool->nslabs; k++) {
     slab_release(pool, pool->slabs[k]);
   }
-  rv_alloc_free(pool->alloc, pool->slabs, pool->cap * sizeof *pool->slabs);
+  rv_alloc_free(pool->alloc, pool->slabs, pool->cap * sizeof(struct slab *));
   rv_ct_wipe(pool->canary, sizeof pool->canary);
   pthread_mutex_destroy(&pool->mu);
   const rv_alloc *a = pool->alloc;

@@ -73,8 +73,7 @@ int main(void) {
   public_(&m1, sizeof m1);
   public_(&m2, sizeof m2);
   public_(out, N);
-  int bad = eq != 0 || vr == 0 || cmp != -1 || z != 0 || sel != 5 || m1 != 0xffffffffu ||
-            m2 != 0;
+  int bad = eq != 0 || vr == 0 || cmp != -1 || z != 0 || sel != 5 || m1 != 0xffffffffu || m2 != 0;
   for (size_t i = 0; i < N; i++) {
     bad |= key[i] != 0; /* wiped, hence defined again */
   }

@@ -24,8 +24,8 @@ static int sign(int x) { return (x > 0) - (x < 0); }
 
 static void test_eq_verify_cmp(void **state) {
   (void)state;
-  unsigned char a[64];
-  unsigned char b[64];
+  unsigned char a[64] = {0};
+  unsigned char b[64] = {0};
   for (int round = 0; round < 2000; round++) {
     size_t n = rnd() % sizeof a;
     for (size_t i = 0; i < n; i++) {
@@ -125,8 +125,8 @@ static void test_select_copy_swap(void **state) {
 
 static void test_word_masks(void **state) {
   (void)state;
-  const uint32_t edge[] = {0, 1, 2, 0x7fffffffu, 0x80000000u, 0x80000001u, 0xfffffffeu,
-                           0xffffffffu};
+  const uint32_t edge[] = {0,           1,           2,           0x7fffffffu,
+                           0x80000000u, 0x80000001u, 0xfffffffeu, 0xffffffffu};
   size_t ne = sizeof edge / sizeof edge[0];
   for (size_t i = 0; i < ne; i++) {
     for (size_t j = 0; j < ne; j++) {
@@ -162,8 +162,10 @@ static void test_wipe(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_eq_verify_cmp),    cmocka_unit_test(test_is_zero),
-      cmocka_unit_test(test_select_copy_swap), cmocka_unit_test(test_word_masks),
+      cmocka_unit_test(test_eq_verify_cmp),
+      cmocka_unit_test(test_is_zero),
+      cmocka_unit_test(test_select_copy_swap),
+      cmocka_unit_test(test_word_masks),
       cmocka_unit_test(test_wipe),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -139,8 +139,9 @@ static int faults(volatile unsigned char *addr, int write) {
 
 static size_t page_size(void) { return (size_t)sysconf(_SC_PAGESIZE); }
 
-static unsigned char *page_of(const void *p) {
-  return (unsigned char *)((uintptr_t)p & ~(uintptr_t)(page_size() - 1));
+static unsigned char *page_of(void *p) {
+  unsigned char *c = p;
+  return c - ((uintptr_t)c & (page_size() - 1));
 }
 
 /* ---- tests -------------------------------------------------------------- */
@@ -219,8 +220,8 @@ static void test_bad_arguments(void **state) {
   assert_null(p);
   unsigned char *s = get(pool, 40);
   unsigned char local[64];
-  assert_int_equal(rv_secmem_free(pool, local), RV_EINVAL);  /* not ours */
-  assert_int_equal(rv_secmem_free(pool, s + 1), RV_EINVAL);  /* interior */
+  assert_int_equal(rv_secmem_free(pool, local), RV_EINVAL); /* not ours */
+  assert_int_equal(rv_secmem_free(pool, s + 1), RV_EINVAL); /* interior */
   assert_int_equal(rv_secmem_free(NULL, s), RV_EINVAL);
   size_t n;
   assert_int_equal(rv_secmem_size(pool, local, &n), RV_EINVAL);
@@ -291,7 +292,8 @@ static void test_guard_pages(void **state) {
   assert_false(faults(first, 1));
   assert_true(faults(lead_guard + page_size() - 1, 0)); /* just below the slab */
   unsigned char *big = get(pool, 3 * page_size());
-  size_t data_pages = (3 * page_size() + 2 * RV_SECMEM_CANARY + page_size() - 1) / page_size();
+  size_t data_pages =
+      (3 * page_size() + (size_t)2 * RV_SECMEM_CANARY + page_size() - 1) / page_size();
   assert_true(faults(page_of(big) + data_pages * page_size(), 1)); /* just above */
   assert_true(faults(page_of(big) - 1, 0));
   /* The audit sees a guard page that is not PROT_NONE. */
@@ -363,7 +365,7 @@ static void test_noaccess(void **state) {
   arm(F_MPROTECT, 1);
   assert_int_equal(rv_secmem_audit(pool, NULL), RV_ENOMEM);
   disarm();
-  assert_false(faults(a, 0)); /* the failed re-close left it open */
+  assert_false(faults(a, 0));                           /* the failed re-close left it open */
   assert_int_equal(rv_secmem_audit(pool, NULL), RV_OK); /* and the next audit closes it */
   assert_true(faults(a, 0));
   assert_int_equal(rv_secmem_close(pool, a), RV_ESTATE);
@@ -473,7 +475,7 @@ static void test_real_memlock_limit(void **state) {
       d[0].permitted &= ~(1u << CAP_IPC_LOCK);
       (void)syscall(SYS_capset, &h, d);
     }
-    struct rlimit rl = {64 * 1024, 64 * 1024};
+    struct rlimit rl = {(rlim_t)64 * 1024, (rlim_t)64 * 1024};
     if (setrlimit(RLIMIT_MEMLOCK, &rl) != 0) {
       _exit(2);
     }
@@ -617,11 +619,11 @@ static void test_threads(void **state) {
 int main(void) {
   disarm();
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_alloc_free),       cmocka_unit_test(test_bad_arguments),
-      cmocka_unit_test(test_canaries),         cmocka_unit_test(test_guard_pages),
-      cmocka_unit_test(test_noaccess),         cmocka_unit_test(test_fail_closed),
+      cmocka_unit_test(test_alloc_free),         cmocka_unit_test(test_bad_arguments),
+      cmocka_unit_test(test_canaries),           cmocka_unit_test(test_guard_pages),
+      cmocka_unit_test(test_noaccess),           cmocka_unit_test(test_fail_closed),
       cmocka_unit_test(test_real_memlock_limit), cmocka_unit_test(test_failing_allocator),
-      cmocka_unit_test(test_many_live),        cmocka_unit_test(test_threads),
+      cmocka_unit_test(test_many_live),          cmocka_unit_test(test_threads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -127,8 +127,8 @@ static void test_errors(void **state) {
 
 static void test_samples_and_limits(void **state) {
   (void)state;
-  uint64_t samples[300];
-  uint8_t cls[300];
+  uint64_t samples[300] = {0};
+  uint8_t cls[300] = {0};
   uint8_t fixed[16] = {1, 2, 3};
   rv_timing_config c = {.run = run_ct,
                         .input_len = sizeof fixed,

@@ -107,10 +107,10 @@ typedef struct rv_secmem_stats {
 
 /** \brief What rv_secmem_audit() checked; see there. All fields readable. */
 typedef struct rv_secmem_audit_report {
-  size_t guard_pages;     /**< guard pages checked against /proc/self/maps */
-  size_t guard_bad;       /**< of those, not PROT_NONE (or not mapped) */
-  size_t secrets;         /**< live secrets whose canaries were checked */
-  size_t canary_bad;      /**< of those, with a damaged canary */
+  size_t guard_pages; /**< guard pages checked against /proc/self/maps */
+  size_t guard_bad;   /**< of those, not PROT_NONE (or not mapped) */
+  size_t secrets;     /**< live secrets whose canaries were checked */
+  size_t canary_bad;  /**< of those, with a damaged canary */
 } rv_secmem_audit_report;
 
 /**

@@ -73,10 +73,10 @@ RV_API double rv_timing_welch_t(const rv_timing_welch *w);
 
 /** \brief What a run concluded. */
 typedef enum rv_timing_verdict {
-  RV_TIMING_TOO_FEW = 0,  /**< fewer than #RV_TIMING_ENOUGH measurements */
-  RV_TIMING_NO_LEAK = 1,  /**< max |t| < #RV_TIMING_T_CLEAN */
-  RV_TIMING_MAYBE = 2,    /**< between the two thresholds: measure more */
-  RV_TIMING_LEAK = 3,     /**< max |t| >= #RV_TIMING_T_LEAK */
+  RV_TIMING_TOO_FEW = 0, /**< fewer than #RV_TIMING_ENOUGH measurements */
+  RV_TIMING_NO_LEAK = 1, /**< max |t| < #RV_TIMING_T_CLEAN */
+  RV_TIMING_MAYBE = 2,   /**< between the two thresholds: measure more */
+  RV_TIMING_LEAK = 3,    /**< max |t| >= #RV_TIMING_T_LEAK */
 } rv_timing_verdict;
 
 /**
