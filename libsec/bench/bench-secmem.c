@@ -104,12 +104,16 @@ static size_t read_maps(FILE *f, struct vma *v, size_t cap) {
   char line[512];
   rewind(f);
   while (n < cap && fgets(line, sizeof line, f) != NULL) {
-    unsigned long long lo;
-    unsigned long long hi;
-    char perm[8];
-    if (sscanf(line, "%llx-%llx %7s", &lo, &hi, perm) == 3) {
-      v[n++] = (struct vma){(uintptr_t)lo, (uintptr_t)hi, strncmp(perm, "---", 3) == 0};
+    char *end;
+    unsigned long long lo = strtoull(line, &end, 16);
+    if (*end != '-') {
+      continue;
     }
+    unsigned long long hi = strtoull(end + 1, &end, 16);
+    if (*end != ' ') {
+      continue;
+    }
+    v[n++] = (struct vma){(uintptr_t)lo, (uintptr_t)hi, strncmp(end + 1, "---", 3) == 0};
   }
   return n;
 }

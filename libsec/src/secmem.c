@@ -459,6 +459,26 @@ static bool canaries_ok(const rv_secmem *pool, const struct slab *s, uint32_t i)
   return ok != 0;
 }
 
+/* A slab of class cls with a free slot: the head of the class's list, or a
+ * new one. NULL with *rcp set on failure. */
+static struct slab *class_slab(rv_secmem *pool, int cls, int *rcp) {
+  struct slab *s = pool->avail[cls];
+  if (s != NULL) {
+    return s;
+  }
+  size_t data_len;
+  if (__builtin_mul_overflow(pool->slab_pages, pool->page, &data_len)) {
+    *rcp = fail(pool, RV_EOVERFLOW, "secmem: slab size overflows");
+    return NULL;
+  }
+  s = slab_new(pool, cls, data_len, class_size[cls], rcp);
+  if (s != NULL) {
+    s->in_avail = true;
+    pool->avail[cls] = s;
+  }
+  return s;
+}
+
 int rv_secmem_alloc(rv_secmem *pool, size_t size, void **out) {
   if (pool == NULL || out == NULL || size == 0) {
     return RV_EINVAL;
@@ -467,37 +487,24 @@ int rv_secmem_alloc(rv_secmem *pool, size_t size, void **out) {
     return RV_EOVERFLOW;
   }
   int cls = -1;
-  size_t need = size + 2 * RV_SECMEM_CANARY;
+  size_t need = size + (size_t)2 * RV_SECMEM_CANARY;
   for (int c = 0; c < NCLASSES; c++) {
     if (need <= class_size[c]) {
       cls = c;
       break;
     }
   }
-  int rc;
-  struct slab *s = NULL;
+  int rc = RV_OK;
   pthread_mutex_lock(&pool->mu);
+  struct slab *s;
   if (cls >= 0) {
-    s = pool->avail[cls];
-    if (s == NULL) {
-      size_t data_len;
-      if (__builtin_mul_overflow(pool->slab_pages, pool->page, &data_len)) {
-        rc = fail(pool, RV_EOVERFLOW, "secmem: slab size overflows");
-        goto out;
-      }
-      s = slab_new(pool, cls, data_len, class_size[cls], &rc);
-      if (s == NULL) {
-        goto out;
-      }
-      s->in_avail = true;
-      pool->avail[cls] = s;
-    }
+    s = class_slab(pool, cls, &rc);
   } else {
     size_t data_len = (need + pool->page - 1) & ~(pool->page - 1);
     s = slab_new(pool, -1, data_len, data_len, &rc);
-    if (s == NULL) {
-      goto out;
-    }
+  }
+  if (s == NULL) {
+    goto out;
   }
   uint32_t i = s->free_top[s->nfree - 1];
   rc = page_get(pool, s, i);
