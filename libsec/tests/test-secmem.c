@@ -30,6 +30,17 @@
 #include <rivet/core/err.h>
 #include <rivet/sec/secmem.h>
 
+#if defined(__SANITIZE_THREAD__)
+#define SANITIZE_THREAD 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SANITIZE_THREAD 1
+#endif
+#endif
+#ifndef SANITIZE_THREAD
+#define SANITIZE_THREAD 0
+#endif
+
 /* ---- fault injection ---------------------------------------------------- */
 
 enum { F_MMAP, F_MUNMAP, F_MPROTECT, F_MADVISE, F_MLOCK, F_MUNLOCK, F_FOPEN, F_N };
@@ -461,8 +472,8 @@ static void test_fail_closed(void **state) {
  * CAP_IPC_LOCK (which lifts the limit), lower the limit, allocate. */
 static void test_real_memlock_limit(void **state) {
   (void)state;
-#if RV_HAVE_ASAN
-  /* AddressSanitizer replaces mlock with a no-op that succeeds. */
+#if RV_HAVE_ASAN || SANITIZE_THREAD
+  /* The sanitizers replace mlock with a no-op that succeeds. */
   skip();
 #endif
   pid_t pid = fork();
