@@ -19,6 +19,7 @@
  * slab cannot corrupt it. Free slots are all zero. */
 /* MAP_ANONYMOUS, MADV_DONTDUMP and mlock are outside strict POSIX. */
 #define _DEFAULT_SOURCE
+#include "secmem-impl.h"
 #include "secmem-sys.h"
 
 #include <rivet/core/err.h>
@@ -38,52 +39,12 @@
 
 #include <sodium.h>
 
-#define NCLASSES 6
 static const uint32_t class_size[NCLASSES] = {64, 128, 256, 512, 1024, 2048};
 _Static_assert(RV_SECMEM_SMALL_MAX + 2 * RV_SECMEM_CANARY == 2048, "largest class");
 
-enum { SLOT_FREE = 0, SLOT_LIVE = 1, SLOT_RETIRED = 2 };
-
-struct slab {
-  unsigned char *base; /* the mapping, starting with the first guard */
-  size_t map_len;      /* whole mapping, guards included */
-  unsigned char *data; /* first data page */
-  size_t data_len;     /* data pages only */
-  size_t slot_size;    /* class size, or data_len for a large slab */
-  uint32_t nslots;
-  uint32_t nfree;
-  int cls;              /* class index, or -1 for a large slab */
-  bool locked;          /* mlock succeeded */
-  bool dumpable;        /* MADV_DONTDUMP failed (allowed by policy) */
-  bool in_avail;        /* on its class's list of slabs with free slots */
-  struct slab *next;    /* next slab on that list */
-  uint32_t *free_top;   /* stack of free slot indices, nfree entries */
-  size_t *len;          /* secret length per slot (0 when not live) */
-  uint32_t *page_opens; /* per data page (large slab: one entry), NOACCESS */
-  uint8_t *opens;       /* open nesting per slot */
-  uint8_t *state;       /* SLOT_* per slot */
-};
-
-struct rv_secmem {
-  pthread_mutex_t mu;
-  const rv_alloc *alloc;
-  unsigned flags;
-  size_t max_bytes;
-  size_t slab_pages;
-  size_t page;
-  struct slab **slabs; /* sorted by base address, for pointer lookup */
-  size_t nslabs;
-  size_t cap;
-  struct slab *avail[NCLASSES];
-  rv_secmem_stats st;
-  unsigned char canary[RV_SECMEM_CANARY];
-  char err[320];
-};
-
 #define KNOWN_FLAGS (RV_SECMEM_ALLOW_UNLOCKED | RV_SECMEM_ALLOW_DUMPABLE | RV_SECMEM_NOACCESS)
 
-RV_PRINTF(3, 4)
-static int fail(rv_secmem *pool, int code, const char *fmt, ...) {
+int rv_secmem__fail(rv_secmem *pool, int code, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   (void)vsnprintf(pool->err, sizeof pool->err, fmt, ap);
@@ -121,12 +82,13 @@ static int fail_mlock(rv_secmem *pool, size_t len, int errnum) {
       (void)snprintf(lim, sizeof lim, "%llu KiB", (unsigned long long)(rl.rlim_cur / 1024));
     }
   }
-  return fail(pool, RV_EPERM,
-              "secmem: mlock of %zu KiB failed (%s); RLIMIT_MEMLOCK is %s and %ld KiB are "
-              "already locked: raise it (ulimit -l, 'memlock' in /etc/security/limits.conf, "
-              "LimitMEMLOCK= for a systemd unit, or CAP_IPC_LOCK), or create the pool with "
-              "RV_SECMEM_ALLOW_UNLOCKED to accept unlocked memory",
-              len / 1024, strerror(errnum), lim, vmlck_kib());
+  return rv_secmem__fail(
+      pool, RV_EPERM,
+      "secmem: mlock of %zu KiB failed (%s); RLIMIT_MEMLOCK is %s and %ld KiB are "
+      "already locked: raise it (ulimit -l, 'memlock' in /etc/security/limits.conf, "
+      "LimitMEMLOCK= for a systemd unit, or CAP_IPC_LOCK), or create the pool with "
+      "RV_SECMEM_ALLOW_UNLOCKED to accept unlocked memory",
+      len / 1024, strerror(errnum), lim, vmlck_kib());
 }
 
 int rv_secmem_create(rv_secmem **out, const rv_secmem_config *cfg) {
@@ -213,16 +175,18 @@ static struct slab *slab_new(rv_secmem *pool, int cls, size_t data_len, size_t s
   size_t page = pool->page;
   size_t map_len;
   if (__builtin_add_overflow(data_len, 2 * page, &map_len)) {
-    return slab_fail(
-        rcp, fail(pool, RV_EOVERFLOW, "secmem: a %zu-byte slab does not fit in size_t", data_len));
+    return slab_fail(rcp,
+                     rv_secmem__fail(pool, RV_EOVERFLOW,
+                                     "secmem: a %zu-byte slab does not fit in size_t", data_len));
   }
   if (pool->max_bytes != 0 &&
       (map_len > pool->max_bytes || pool->st.mapped_bytes > pool->max_bytes - map_len)) {
     return slab_fail(
-        rcp, fail(pool, RV_ELIMIT,
-                  "secmem: mapping %zu more bytes would exceed the pool's max_bytes (%zu, %zu "
-                  "mapped)",
-                  map_len, pool->max_bytes, pool->st.mapped_bytes));
+        rcp, rv_secmem__fail(
+                 pool, RV_ELIMIT,
+                 "secmem: mapping %zu more bytes would exceed the pool's max_bytes (%zu, %zu "
+                 "mapped)",
+                 map_len, pool->max_bytes, pool->st.mapped_bytes));
   }
   uint32_t nslots = (uint32_t)(data_len / slot_size);
   size_t npages = cls < 0 ? 1 : data_len / page;
@@ -240,39 +204,44 @@ static struct slab *slab_new(rv_secmem *pool, int cls, size_t data_len, size_t s
     struct slab **ns = rv_alloc_resize(pool->alloc, pool->slabs, pool->cap * sizeof(struct slab *),
                                        ncap * sizeof(struct slab *), 0);
     if (ns == NULL) {
-      return slab_fail(rcp, fail(pool, RV_ENOMEM, "secmem: out of memory for slab bookkeeping"));
+      return slab_fail(
+          rcp, rv_secmem__fail(pool, RV_ENOMEM, "secmem: out of memory for slab bookkeeping"));
     }
     pool->slabs = ns;
     pool->cap = ncap;
   }
   m = rv_alloc_get(pool->alloc, meta, _Alignof(struct slab));
   if (m == NULL) {
-    return slab_fail(rcp, fail(pool, RV_ENOMEM, "secmem: out of memory for slab bookkeeping"));
+    return slab_fail(
+        rcp, rv_secmem__fail(pool, RV_ENOMEM, "secmem: out of memory for slab bookkeeping"));
   }
   memset(m, 0, meta);
 
   /* PROT_NONE from the start: only the data pages are opened below. */
   base = RV_SECMEM_SYS(mmap)(NULL, map_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (base == MAP_FAILED) {
-    rc = fail(pool, RV_ENOMEM, "secmem: mmap of %zu bytes failed (%s)", map_len, strerror(errno));
+    rc = rv_secmem__fail(pool, RV_ENOMEM, "secmem: mmap of %zu bytes failed (%s)", map_len,
+                         strerror(errno));
     goto fail;
   }
   unsigned char *data = base + page;
   if (RV_SECMEM_SYS(mprotect)(data, data_len, PROT_READ | PROT_WRITE) != 0) {
-    rc = fail(pool, RV_ENOMEM,
-              "secmem: mprotect of a new slab failed (%s); if this is ENOMEM the process may "
-              "have reached vm.max_map_count (sysctl vm.max_map_count)",
-              strerror(errno));
+    rc = rv_secmem__fail(
+        pool, RV_ENOMEM,
+        "secmem: mprotect of a new slab failed (%s); if this is ENOMEM the process may "
+        "have reached vm.max_map_count (sysctl vm.max_map_count)",
+        strerror(errno));
     goto fail;
   }
   bool dumpable = false;
   if (RV_SECMEM_SYS(madvise)(data, data_len, MADV_DONTDUMP) != 0) {
     if (!(pool->flags & RV_SECMEM_ALLOW_DUMPABLE)) {
-      rc = fail(pool, RV_EUNSUPPORTED,
-                "secmem: madvise(MADV_DONTDUMP) failed (%s); secrets would appear in core "
-                "dumps: use a kernel with MADV_DONTDUMP (Linux >= 3.4), or create the pool "
-                "with RV_SECMEM_ALLOW_DUMPABLE",
-                strerror(errno));
+      rc = rv_secmem__fail(
+          pool, RV_EUNSUPPORTED,
+          "secmem: madvise(MADV_DONTDUMP) failed (%s); secrets would appear in core "
+          "dumps: use a kernel with MADV_DONTDUMP (Linux >= 3.4), or create the pool "
+          "with RV_SECMEM_ALLOW_DUMPABLE",
+          strerror(errno));
       goto fail;
     }
     dumpable = true;
@@ -285,8 +254,8 @@ static struct slab *slab_new(rv_secmem *pool, int cls, size_t data_len, size_t s
   }
   if (pool->flags & RV_SECMEM_NOACCESS) {
     if (RV_SECMEM_SYS(mprotect)(data, data_len, PROT_NONE) != 0) {
-      rc = fail(pool, RV_ENOMEM, "secmem: mprotect(PROT_NONE) of a new slab failed (%s)",
-                strerror(errno));
+      rc = rv_secmem__fail(pool, RV_ENOMEM, "secmem: mprotect(PROT_NONE) of a new slab failed (%s)",
+                           strerror(errno));
       goto fail;
     }
   }
@@ -413,7 +382,7 @@ static unsigned char *slot_pages(const rv_secmem *pool, const struct slab *s, ui
 
 /* NOACCESS pools: count one more user of the slot's page; the first makes
  * it accessible. Other pools: nothing to do. */
-static int page_get(rv_secmem *pool, struct slab *s, uint32_t i) {
+int rv_secmem__page_get(rv_secmem *pool, struct slab *s, uint32_t i) {
   if (!(pool->flags & RV_SECMEM_NOACCESS)) {
     return RV_OK;
   }
@@ -421,18 +390,18 @@ static int page_get(rv_secmem *pool, struct slab *s, uint32_t i) {
   size_t pg;
   unsigned char *addr = slot_pages(pool, s, i, &len, &pg);
   if (s->page_opens[pg] == 0 && RV_SECMEM_SYS(mprotect)(addr, len, PROT_READ | PROT_WRITE) != 0) {
-    return fail(pool, RV_ENOMEM, "secmem: mprotect(PROT_READ|PROT_WRITE) failed (%s)",
-                strerror(errno));
+    return rv_secmem__fail(pool, RV_ENOMEM, "secmem: mprotect(PROT_READ|PROT_WRITE) failed (%s)",
+                           strerror(errno));
   }
   s->page_opens[pg]++;
   return RV_OK;
 }
 
-/* Undo page_get(); the last user makes the page PROT_NONE again. If that
+/* Undo rv_secmem__page_get(); the last user makes the page PROT_NONE again. If that
  * mprotect fails the count still drops (the caller is done with the page)
  * and the error is reported: the page stays accessible until the next
- * page_put() of a secret on it succeeds in closing it. */
-static int page_put(rv_secmem *pool, struct slab *s, uint32_t i) {
+ * rv_secmem__page_put() of a secret on it succeeds in closing it. */
+int rv_secmem__page_put(rv_secmem *pool, struct slab *s, uint32_t i) {
   if (!(pool->flags & RV_SECMEM_NOACCESS)) {
     return RV_OK;
   }
@@ -441,9 +410,9 @@ static int page_put(rv_secmem *pool, struct slab *s, uint32_t i) {
   unsigned char *addr = slot_pages(pool, s, i, &len, &pg);
   s->page_opens[pg]--;
   if (s->page_opens[pg] == 0 && RV_SECMEM_SYS(mprotect)(addr, len, PROT_NONE) != 0) {
-    return fail(pool, RV_ENOMEM,
-                "secmem: mprotect(PROT_NONE) failed (%s); the page stays accessible",
-                strerror(errno));
+    return rv_secmem__fail(pool, RV_ENOMEM,
+                           "secmem: mprotect(PROT_NONE) failed (%s); the page stays accessible",
+                           strerror(errno));
   }
   return RV_OK;
 }
@@ -452,7 +421,7 @@ static unsigned char *slot_addr(const struct slab *s, uint32_t i) {
   return s->data + (size_t)i * s->slot_size;
 }
 
-static bool canaries_ok(const rv_secmem *pool, const struct slab *s, uint32_t i) {
+bool rv_secmem__canaries_ok(const rv_secmem *pool, const struct slab *s, uint32_t i) {
   const unsigned char *slot = slot_addr(s, i);
   uint32_t ok = rv_ct_eq(slot, pool->canary, RV_SECMEM_CANARY);
   ok &= rv_ct_eq(slot + RV_SECMEM_CANARY + s->len[i], pool->canary, RV_SECMEM_CANARY);
@@ -468,7 +437,7 @@ static struct slab *class_slab(rv_secmem *pool, int cls, int *rcp) {
   }
   size_t data_len;
   if (__builtin_mul_overflow(pool->slab_pages, pool->page, &data_len)) {
-    *rcp = fail(pool, RV_EOVERFLOW, "secmem: slab size overflows");
+    *rcp = rv_secmem__fail(pool, RV_EOVERFLOW, "secmem: slab size overflows");
     return NULL;
   }
   s = slab_new(pool, cls, data_len, class_size[cls], rcp);
@@ -507,14 +476,14 @@ int rv_secmem_alloc(rv_secmem *pool, size_t size, void **out) {
     goto out;
   }
   uint32_t i = s->free_top[s->nfree - 1];
-  rc = page_get(pool, s, i);
+  rc = rv_secmem__page_get(pool, s, i);
   if (rc != RV_OK) {
     goto undo_large;
   }
   unsigned char *slot = slot_addr(s, i);
   memcpy(slot, pool->canary, RV_SECMEM_CANARY);
   memcpy(slot + RV_SECMEM_CANARY + size, pool->canary, RV_SECMEM_CANARY);
-  rc = page_put(pool, s, i);
+  rc = rv_secmem__page_put(pool, s, i);
   if (rc != RV_OK) {
     rv_ct_wipe(slot, s->slot_size);
     goto undo_large;
@@ -563,14 +532,14 @@ int rv_secmem_free(rv_secmem *pool, void *p) {
   if (rc != RV_OK) {
     goto out;
   }
-  rc = page_get(pool, s, i);
+  rc = rv_secmem__page_get(pool, s, i);
   if (rc != RV_OK) {
     goto out;
   }
-  bool ok = canaries_ok(pool, s, i);
+  bool ok = rv_secmem__canaries_ok(pool, s, i);
   size_t secret_len = s->len[i];
   rv_ct_wipe(slot_addr(s, i), s->slot_size);
-  /* Close whatever the caller left open, then our own page_get(). */
+  /* Close whatever the caller left open, then our own rv_secmem__page_get(). */
   size_t len;
   size_t pg;
   (void)slot_pages(pool, s, i, &len, &pg);
@@ -579,7 +548,7 @@ int rv_secmem_free(rv_secmem *pool, void *p) {
   }
   s->opens[i] = 0;
   /* Released even if re-protecting fails: it is wiped already. */
-  int prc = page_put(pool, s, i);
+  int prc = rv_secmem__page_put(pool, s, i);
   pool->st.live--;
   pool->st.live_bytes -= s->len[i];
   s->len[i] = 0;
@@ -601,9 +570,10 @@ int rv_secmem_free(rv_secmem *pool, void *p) {
     }
   }
   if (!ok) {
-    rc = fail(pool, RV_EVERIFY,
-              "secmem: canary of a %zu-byte secret overwritten: buffer overflow or underflow",
-              secret_len);
+    rc = rv_secmem__fail(
+        pool, RV_EVERIFY,
+        "secmem: canary of a %zu-byte secret overwritten: buffer overflow or underflow",
+        secret_len);
   } else {
     rc = prc;
   }
@@ -625,10 +595,10 @@ int rv_secmem_open(rv_secmem *pool, void *p) {
     goto out;
   }
   if (s->opens[i] == UINT8_MAX) {
-    rc = fail(pool, RV_ELIMIT, "secmem: a secret is already open 255 times");
+    rc = rv_secmem__fail(pool, RV_ELIMIT, "secmem: a secret is already open 255 times");
     goto out;
   }
-  rc = page_get(pool, s, i);
+  rc = rv_secmem__page_get(pool, s, i);
   if (rc == RV_OK) {
     s->opens[i]++;
   }
@@ -650,11 +620,11 @@ int rv_secmem_close(rv_secmem *pool, void *p) {
     goto out;
   }
   if (s->opens[i] == 0) {
-    rc = fail(pool, RV_ESTATE, "secmem: closing a secret that is not open");
+    rc = rv_secmem__fail(pool, RV_ESTATE, "secmem: closing a secret that is not open");
     goto out;
   }
   s->opens[i]--;
-  rc = page_put(pool, s, i);
+  rc = rv_secmem__page_put(pool, s, i);
 out:
   pthread_mutex_unlock(&pool->mu);
   return rc;
@@ -693,109 +663,6 @@ size_t rv_secmem_last_error(rv_secmem *pool, char *buf, size_t len) {
   }
   pthread_mutex_unlock(&pool->mu);
   return n;
-}
-
-/* One mapping of /proc/self/maps. */
-struct vma {
-  uintptr_t lo;
-  uintptr_t hi;
-  bool none; /* "---p": no access */
-};
-
-static bool vma_next(FILE *f, struct vma *v) {
-  char line[512];
-  while (fgets(line, sizeof line, f) != NULL) {
-    size_t n = strlen(line);
-    /* A long path name: skip the rest of the line. */
-    while (n > 0 && line[n - 1] != '\n') {
-      if (fgets(line + 256, (int)(sizeof line - 256), f) == NULL) {
-        break;
-      }
-      n = strlen(line);
-    }
-    char *end;
-    unsigned long long lo = strtoull(line, &end, 16);
-    if (*end != '-') {
-      continue;
-    }
-    unsigned long long hi = strtoull(end + 1, &end, 16);
-    if (*end != ' ') {
-      continue;
-    }
-    v->lo = (uintptr_t)lo;
-    v->hi = (uintptr_t)hi;
-    v->none = strncmp(end + 1, "---", 3) == 0;
-    return true;
-  }
-  return false;
-}
-
-/* Check every guard page against the kernel's view. Slabs and the lines of
- * /proc/self/maps are both sorted by address, so one merge pass does it. */
-static int audit_guards(const rv_secmem *pool, rv_secmem_audit_report *r) {
-  FILE *f = RV_SECMEM_SYS(fopen)("/proc/self/maps", "r");
-  if (f == NULL) {
-    return RV_EIO;
-  }
-  struct vma v = {0, 0, false};
-  bool have = vma_next(f, &v);
-  for (size_t k = 0; k < pool->nslabs; k++) {
-    const struct slab *s = pool->slabs[k];
-    uintptr_t guards[2] = {(uintptr_t)s->base, (uintptr_t)(s->data + s->data_len)};
-    for (int g = 0; g < 2; g++) {
-      uintptr_t lo = guards[g];
-      while (have && v.hi <= lo) {
-        have = vma_next(f, &v);
-      }
-      r->guard_pages++;
-      if (!have || v.lo > lo || v.hi < lo + pool->page || !v.none) {
-        r->guard_bad++;
-      }
-    }
-  }
-  (void)fclose(f);
-  return RV_OK;
-}
-
-int rv_secmem_audit(rv_secmem *pool, rv_secmem_audit_report *r) {
-  rv_secmem_audit_report local;
-  if (r == NULL) {
-    r = &local;
-  }
-  memset(r, 0, sizeof *r);
-  pthread_mutex_lock(&pool->mu);
-  int rc = audit_guards(pool, r);
-  if (rc != RV_OK) {
-    rc = fail(pool, RV_EIO, "secmem: cannot read /proc/self/maps (%s)", strerror(errno));
-    goto out;
-  }
-  for (size_t k = 0; k < pool->nslabs; k++) {
-    struct slab *s = pool->slabs[k];
-    for (uint32_t i = 0; i < s->nslots; i++) {
-      if (s->state[i] != SLOT_LIVE) {
-        continue;
-      }
-      rc = page_get(pool, s, i);
-      if (rc != RV_OK) {
-        goto out;
-      }
-      r->secrets++;
-      if (!canaries_ok(pool, s, i)) {
-        r->canary_bad++;
-      }
-      rc = page_put(pool, s, i);
-      if (rc != RV_OK) {
-        goto out;
-      }
-    }
-  }
-  if (r->guard_bad != 0 || r->canary_bad != 0) {
-    rc = fail(pool, RV_EVERIFY, "secmem: audit found %zu bad guard pages and %zu bad canaries",
-              r->guard_bad, r->canary_bad);
-  }
-out:
-  pthread_mutex_unlock(&pool->mu);
-  return rc;
 }
 
 void rv_secmem_destroy(rv_secmem *pool) {
