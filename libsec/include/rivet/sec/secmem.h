@@ -120,7 +120,8 @@ typedef struct rv_secmem_audit_report {
  *                  rv_secmem_destroy()
  * \param[in]  cfg  settings, or NULL for the defaults (fail closed, 16-page slabs)
  * \return 0, #RV_EINVAL (NULL \p out, unknown flags, slab_pages > 4096),
- *         or #RV_ENOMEM.
+ *         #RV_ENOMEM, or #RV_EUNSUPPORTED (the system's page size is not a
+ *         power of two of at least 4096 bytes).
  * \since 0.1.0
  */
 RV_API int rv_secmem_create(rv_secmem **out, const rv_secmem_config *cfg);
