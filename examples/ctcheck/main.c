@@ -13,6 +13,8 @@
  * whether the result is clean or only inconclusive). */
 #include <rivet/sec.h>
 
+#include <math.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,8 +57,10 @@ static int cmp_u64(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Two step histograms over [p1, p99] of all samples, one per class,
- * normalised so each class's bars sum to 1. */
+/* Two step histograms over [p1, p95] of all samples, one per class,
+ * normalised so each class's bars sum to 1. The top 5% are left out: on a
+ * busy machine they stretch far (preemption) and would squash the bulk of
+ * both distributions into the first bar. */
 static int write_svg(const char *path, const char *target, const uint64_t *s, const uint8_t *c,
                      size_t n, const rv_timing_result *r) {
   uint64_t *sorted = malloc(n * sizeof *sorted);
@@ -65,10 +69,15 @@ static int write_svg(const char *path, const char *target, const uint64_t *s, co
   }
   memcpy(sorted, s, n * sizeof *sorted);
   qsort(sorted, n, sizeof *sorted, cmp_u64);
-  size_t pct = n / 100;
-  double lo = (double)sorted[pct];
-  double hi = (double)sorted[n - 1 - pct] + 1.0;
+  size_t p1 = n / 100;
+  size_t p95 = n - 1 - n / 20;
+  double lo = (double)sorted[p1];
+  double hi = (double)sorted[p95] + 1.0;
   free(sorted);
+  /* Whole-cycle bins (counts are integers): at most BINS of them. */
+  double width = ceil((hi - lo) / BINS);
+  int nbins = (int)ceil((hi - lo) / width);
+  hi = lo + width * nbins;
   double h[2][BINS] = {{0}};
   double cnt[2] = {0, 0};
   for (size_t i = 0; i < n; i++) {
@@ -76,12 +85,12 @@ static int write_svg(const char *path, const char *target, const uint64_t *s, co
     int k = c[i] != 0;
     cnt[k] += 1;
     if (x >= lo && x < hi) {
-      h[k][(int)((x - lo) / (hi - lo) * BINS)] += 1;
+      h[k][(int)((x - lo) / width)] += 1;
     }
   }
   double top = 0;
   for (int k = 0; k < 2; k++) {
-    for (int b = 0; b < BINS; b++) {
+    for (int b = 0; b < nbins; b++) {
       h[k][b] = cnt[k] > 0 ? h[k][b] / cnt[k] : 0;
       top = h[k][b] > top ? h[k][b] : top;
     }
@@ -113,7 +122,7 @@ static int write_svg(const char *path, const char *target, const uint64_t *s, co
   }
   fprintf(f,
           "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">cycles per call (%s), "
-          "1st to 99th percentile</text>\n",
+          "1st to 95th percentile</text>\n",
           (L + W - R) / 2, H - 18, r->timer);
   fprintf(f,
           "<text x=\"16\" y=\"%.0f\" transform=\"rotate(-90 16 %.0f)\" "
@@ -121,9 +130,9 @@ static int write_svg(const char *path, const char *target, const uint64_t *s, co
           (T + H - B) / 2, (T + H - B) / 2);
   for (int k = 0; k < 2; k++) {
     fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"", color[k]);
-    for (int b = 0; b < BINS; b++) {
-      double x0 = L + (W - L - R) * b / BINS;
-      double x1 = L + (W - L - R) * (b + 1) / BINS;
+    for (int b = 0; b < nbins; b++) {
+      double x0 = L + (W - L - R) * b / nbins;
+      double x1 = L + (W - L - R) * (b + 1) / nbins;
       double y = H - B - (top > 0 ? h[k][b] / top : 0) * (H - B - T);
       fprintf(f, "%.1f,%.1f %.1f,%.1f ", x0, y, x1, y);
     }
