@@ -8,3 +8,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "hexdump: rivet-core bytes and buffers (examples/hexdump)"
 printf 'rivet: independent C11 libraries\n\x00\x01\x02' | "$build/examples/hexdump/hexdump"
+
+say "ctcheck: is a compare constant time? (rivet-sec timing, examples/ctcheck)"
+"$build/examples/ctcheck/ctcheck" --target leaky -n 20000 --svg "$build/ctcheck-leaky.svg" || true
+"$build/examples/ctcheck/ctcheck" --target ct -n 200000 --svg "$build/ctcheck-ct.svg"
