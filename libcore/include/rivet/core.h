@@ -27,6 +27,8 @@
 
 #include <rivet/core/alloc.h>
 #include <rivet/core/api.h>
+#include <rivet/core/arena.h>
 #include <rivet/core/bytes.h>
 #include <rivet/core/err.h>
+#include <rivet/core/vec.h>
 #include <rivet/core/version.h>
