@@ -88,11 +88,11 @@ static void test_bad_requests(void **state) {
   assert_non_null(rv_arena_alloc(&a, 8, 8));
   rv_arena_stats before;
   rv_arena_stats_get(&a, &before);
-  assert_null(rv_arena_alloc(&a, 0, 8));                   /* zero size */
-  assert_null(rv_arena_alloc(&a, 8, 3));                   /* align not a power of two */
-  assert_null(rv_arena_alloc(&a, 8, 48));                  /* nor this */
-  assert_null(rv_arena_alloc(&a, SIZE_MAX - 4, 16));       /* size + align + header overflows */
-  f.fail_at = f.calls; /* the allocator refuses the next chunk */
+  assert_null(rv_arena_alloc(&a, 0, 8));             /* zero size */
+  assert_null(rv_arena_alloc(&a, 8, 3));             /* align not a power of two */
+  assert_null(rv_arena_alloc(&a, 8, 48));            /* nor this */
+  assert_null(rv_arena_alloc(&a, SIZE_MAX - 4, 16)); /* size + align + header overflows */
+  f.fail_at = f.calls;                               /* the allocator refuses the next chunk */
   assert_null(rv_arena_alloc(&a, 1000, 16));
   assert_null(rv_arena_alloc_array(&a, SIZE_MAX / 2, 3, 0)); /* n * size overflows */
   assert_null(rv_arena_alloc_array(&a, 0, 8, 0));

@@ -382,14 +382,10 @@ static void test_exported_push(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_push_pop_at),
-      cmocka_unit_test(test_insert_remove),
-      cmocka_unit_test(test_aliasing_inputs),
-      cmocka_unit_test(test_reserve_shrink_errors),
-      cmocka_unit_test(test_typed_macros),
-      cmocka_unit_test(test_failing_allocator_loop),
-      cmocka_unit_test(test_model),
-      cmocka_unit_test(test_exported_push),
+      cmocka_unit_test(test_push_pop_at),     cmocka_unit_test(test_insert_remove),
+      cmocka_unit_test(test_aliasing_inputs), cmocka_unit_test(test_reserve_shrink_errors),
+      cmocka_unit_test(test_typed_macros),    cmocka_unit_test(test_failing_allocator_loop),
+      cmocka_unit_test(test_model),           cmocka_unit_test(test_exported_push),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
