@@ -136,7 +136,7 @@ static void test_reserve_shrink_errors(void **state) {
   rv_vec_init(&v, 16, NULL);
   assert_int_equal(rv_vec_reserve(&v, SIZE_MAX / 16 + 1), RV_EOVERFLOW); /* bytes overflow */
   assert_int_equal(rv_vec_reserve(&v, 0), RV_OK);
-  assert_null(v.data);
+  assert_int_equal(v.cap, 0); /* nothing allocated */
   unsigned char e[16] = {1};
   assert_int_equal(rv_vec_push(&v, e), RV_OK);
   assert_int_equal(rv_vec_reserve(&v, SIZE_MAX), RV_EOVERFLOW); /* len + n overflows */
@@ -221,7 +221,7 @@ static void test_typed_macros(void **state) {
     rv_vec_init(&v, 0, NULL);
     fail_msg("rv_vec_init with elem_size 0 returned");
   }
-  assert_non_null(strstr(panic_msg, "elem_size"));
+  assert_true(panic_msg && strstr(panic_msg, "elem_size"));
   rv_set_panic_handler(old);
 }
 

@@ -251,12 +251,15 @@ static inline rv_vec *rv_vec_typed_(const rv_vec *v, size_t size) {
   (RV_VEC_CHECK_(sizeof(*(out)) == sizeof(T), "RV_VEC_POP: *out is not a T"),                      \
    rv_vec_pop(rv_vec_typed_((v), sizeof(T)), (out)))
 
+/* T and p are a type and a declared name: they cannot be parenthesised. */
+/* NOLINTBEGIN(bugprone-macro-parentheses) */
 /**
  * \brief Loop over the elements: `RV_VEC_FOREACH(v, int, p) { use(*p); }`.
  *        The vector must not reallocate inside the loop.
  */
 #define RV_VEC_FOREACH(v, T, p)                                                                    \
   for (T *p = RV_VEC_DATA(v, T), *p##_end_ = p ? p + (v)->len : p; p < p##_end_; p++)
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 /** \} */
 
