@@ -8,3 +8,6 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "hexdump: rivet-core bytes and buffers (examples/hexdump)"
 printf 'rivet: independent C11 libraries\n\x00\x01\x02' | "$build/examples/hexdump/hexdump"
+
+say "wordfreq: rivet-core arena + vec (examples/vec)"
+printf 'The cat saw the dog. The DOG saw a cat; a cat ran!\nIt is the end.\n' | "$build/examples/vec/wordfreq" -n 5
