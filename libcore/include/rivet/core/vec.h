@@ -114,7 +114,32 @@ RV_API inline int rv_vec_push(rv_vec *v, const void *elem) {
   if (v->len < v->cap) {
     /* len < cap and cap * elem_size was checked when cap was set, so the
      * offset cannot overflow. */
-    memcpy((unsigned char *)v->data + v->len * v->elem_size, elem, v->elem_size);
+    unsigned char *dst = (unsigned char *)v->data + v->len * v->elem_size;
+#if defined(__GNUC__) || defined(__clang__)
+    /* A copy of a constant size compiles to plain moves, a run-time size to
+     * a call of memcpy: switch to constant sizes for the common ones. The
+     * empty asm hides which object src points to, because after inlining
+     * GCC checks the cases not taken against that object's size and warns
+     * (-Warray-bounds) although only elem_size bytes are ever read. */
+    const unsigned char *src = (const unsigned char *)elem;
+    __asm__("" : "+r"(src));
+    switch (v->elem_size) {
+    case 4:
+      memcpy(dst, src, 4);
+      break;
+    case 8:
+      memcpy(dst, src, 8);
+      break;
+    case 16:
+      memcpy(dst, src, 16);
+      break;
+    default:
+      memcpy(dst, src, v->elem_size);
+      break;
+    }
+#else
+    memcpy(dst, elem, v->elem_size);
+#endif
     v->len++;
     return RV_OK;
   }
