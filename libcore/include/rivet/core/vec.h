@@ -281,9 +281,16 @@ static inline int rv_vec_push_sized_(rv_vec *v, const void *elem, size_t size) {
 #define RV_VEC_INIT(v, T, alloc)                                                                   \
   (RV_VEC_CHECK_(sizeof(T) > 0, "RV_VEC_INIT: T has no size"), rv_vec_init((v), sizeof(T), (alloc)))
 
-/** \brief Append \p value (converted to \p T); evaluates to 0 or an `RV_E*` code. */
+/* T is a type name in a compound literal: it cannot be parenthesised. */
+/* NOLINTBEGIN(bugprone-macro-parentheses) */
+/**
+ * \brief Append \p value (converted to \p T; a struct value works too);
+ *        evaluates to 0 or an `RV_E*` code. The copy has a constant size, so
+ *        this is the fastest way to push.
+ */
 #define RV_VEC_PUSH(v, T, value)                                                                   \
   rv_vec_push_sized_(rv_vec_typed_((v), sizeof(T)), (T[1]){(value)}, sizeof(T))
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 /** \brief The element at \p i as a `T *`, or NULL if \p i >= len. */
 #define RV_VEC_AT(v, T, i) ((T *)rv_vec_at(rv_vec_typed_((v), sizeof(T)), (i)))
