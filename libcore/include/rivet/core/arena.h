@@ -115,7 +115,10 @@ RV_API int rv_arena_init(rv_arena *a, const rv_alloc *alloc, size_t chunk_size);
  * \brief Set up a fixed arena over a caller buffer. Never allocates.
  *
  * The buffer may have any alignment; blocks are aligned inside it. It is
- * lent to the arena until rv_arena_free(), and must outlive the arena.
+ * lent to the arena until rv_arena_free(), and must outlive the arena. In
+ * an AddressSanitizer build the parts not handed out are poisoned while the
+ * buffer is lent: call rv_arena_free() before the buffer goes out of scope
+ * or is used for anything else.
  *
  * \param[out] a     the arena
  * \param[in]  buf   the buffer
