@@ -12,3 +12,5 @@ printf 'rivet: independent C11 libraries\n\x00\x01\x02' | "$build/examples/hexdu
 say "ctcheck: is a compare constant time? (rivet-sec timing, examples/ctcheck)"
 "$build/examples/ctcheck/ctcheck" --target leaky -n 20000 --svg "$build/ctcheck-leaky.svg" || true
 "$build/examples/ctcheck/ctcheck" --target ct -n 200000 --svg "$build/ctcheck-ct.svg"
+say "wordfreq: rivet-core arena + vec (examples/vec)"
+printf 'The cat saw the dog. The DOG saw a cat; a cat ran!\nIt is the end.\n' | "$build/examples/vec/wordfreq" -n 5

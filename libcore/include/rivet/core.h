@@ -27,8 +27,10 @@
 
 #include <rivet/core/alloc.h>
 #include <rivet/core/api.h>
+#include <rivet/core/arena.h>
 #include <rivet/core/bytes.h>
 #include <rivet/core/err.h>
 #include <rivet/core/mpmc.h>
+#include <rivet/core/vec.h>
 #include <rivet/core/version.h>
 #include <rivet/core/workers.h>
