@@ -54,7 +54,8 @@ typedef struct rv_alloc {
 
 /** \brief Alignment that suits any scalar type (like `alignof(max_align_t)`). */
 #define RV_ALLOC_ALIGN_MAX                                                                         \
-  (_Alignof(long double) > _Alignof(long long) ? _Alignof(long double) : _Alignof(long long))
+  (RV_ALIGNOF(long double) > RV_ALIGNOF(long long) ? RV_ALIGNOF(long double)                       \
+                                                   : RV_ALIGNOF(long long))
 
 #if __STDC_HOSTED__ || defined(RV_DOXYGEN)
 /**

@@ -40,3 +40,18 @@
 #ifndef RV_HAVE_ASAN
 #define RV_HAVE_ASAN 0
 #endif
+
+/** \brief Marks a function that never returns (C11 `_Noreturn`, C++ `[[noreturn]]`).
+ *  Place it first in the declaration. */
+#ifdef __cplusplus
+#define RV_NORETURN [[noreturn]]
+#else
+#define RV_NORETURN _Noreturn
+#endif
+
+/** \brief Alignment of type \p t, in C and in C++. */
+#ifdef __cplusplus
+#define RV_ALIGNOF(t) alignof(t)
+#else
+#define RV_ALIGNOF(t) _Alignof(t)
+#endif

@@ -136,7 +136,7 @@ RV_API rv_panic_fn rv_set_panic_handler(rv_panic_fn fn);
  * \param[in] msg  static text naming the violated contract
  * \since 0.1.0
  */
-RV_API _Noreturn void rv_panic(const char *msg);
+RV_NORETURN RV_API void rv_panic(const char *msg);
 
 /** \} */
 
