@@ -226,8 +226,10 @@ RV_API int rv_ring_read_commit(rv_ring *r, size_t n);
 
 /**
  * \brief The largest record this ring can ever hold:
- *        `min(capacity - RV_RING_REC_HEADER, UINT32_MAX)`, or 0 if the
- *        capacity is below #RV_RING_REC_HEADER + 1.
+ *        `min(capacity - RV_RING_REC_HEADER, UINT32_MAX)`.
+ *
+ * A ring of less than #RV_RING_REC_HEADER bytes holds no record at all: this
+ * returns 0 and every push fails with #RV_ELIMIT.
  * \param[in] r  the ring; thread-safe
  * \since 0.2.0
  */
