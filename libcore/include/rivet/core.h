@@ -29,5 +29,6 @@
 #include <rivet/core/api.h>
 #include <rivet/core/bytes.h>
 #include <rivet/core/err.h>
+#include <rivet/core/log.h>
 #include <rivet/core/ring.h>
 #include <rivet/core/version.h>
