@@ -266,7 +266,7 @@ static bool put_f64(struct jw *w, double v) {
   }
   /* The C locale's decimal point may be "," (or several bytes): JSON wants
    * ".". Anything that is not part of a number is that decimal point. */
-  char out[40];
+  char out[44]; /* tmp, plus ".0" */
   size_t o = 0;
   for (int i = 0; i < n;) {
     char c = tmp[i];
@@ -279,6 +279,12 @@ static bool put_f64(struct jw *w, double v) {
         i++;
       }
     }
+  }
+  /* Keep it a float for typed readers: "3" would parse as an integer, and
+   * "-0" as an integer zero without its sign. */
+  if (!memchr(out, '.', o) && !memchr(out, 'e', o)) {
+    out[o++] = '.';
+    out[o++] = '0';
   }
   return jw_put(w, out, o);
 }

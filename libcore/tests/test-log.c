@@ -223,9 +223,10 @@ static void test_numbers(void **state) {
   expect_number(log, RV_LOG_F64("v", 0.1), "0.1");
   expect_number(log, RV_LOG_F64("v", 1.0 / 3.0), "0.3333333333333333");
   expect_number(log, RV_LOG_F64("v", 0.1 + 0.2), "0.30000000000000004");
-  expect_number(log, RV_LOG_F64("v", 3.0), "3");
-  expect_number(log, RV_LOG_F64("v", -0.0), "-0");
+  expect_number(log, RV_LOG_F64("v", 3.0), "3.0");
+  expect_number(log, RV_LOG_F64("v", -0.0), "-0.0");
   expect_number(log, RV_LOG_F64("v", 1e300), "1e+300");
+  expect_number(log, RV_LOG_F64("v", -12345678.0), "-12345678.0");
   expect_number(log, RV_LOG_F64("v", 5e-324), "4.94065645841247e-324");
   expect_number(log, RV_LOG_F64("v", 1.7976931348623157e308), "1.7976931348623157e+308");
   expect_number(log, RV_LOG_F64("v", NAN), "\"NaN\"");

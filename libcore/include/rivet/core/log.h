@@ -27,8 +27,10 @@
  *   short forms and other control characters (U+0000 to U+001F, U+007F)
  *   are written `\u00XX`, so a line never contains a raw control byte.
  * - Numbers: ::RV_LOG_INT and ::RV_LOG_UINT exactly; ::RV_LOG_F64 with the
- *   fewest digits (up to 17) that read back as the same double, always with
- *   a `.` decimal point whatever the C locale. JSON has no NaN or infinity:
+ *   fewest digits (from 15 up to 17) that read back as the same double,
+ *   always with a `.` decimal point whatever the C locale, and always
+ *   looking like a float (`3.0`, `-0.0`, `1e+300`), so typed readers do not
+ *   take it for an integer. JSON has no NaN or infinity:
  *   those are written as the strings `"NaN"`, `"Infinity"`, `"-Infinity"`.
  *   A NULL ::RV_LOG_STR value is written `null`.
  *
