@@ -309,16 +309,16 @@ static void format_time(int64_t ns, char out[24]) {
   int64_t fields[7] = {
       year, month, day, msday / 3600000, msday / 60000 % 60, msday / 1000 % 60, msday % 1000};
   /* int64 nanoseconds span the years 1677 to 2262: four digits suffice. */
-  static const char layout[] = "0000-00-00T00:00:00.000Z";
   static const int pos[7] = {3, 6, 9, 12, 15, 18, 22}; /* last digit of each */
   static const int width[7] = {4, 2, 2, 2, 2, 2, 3};
-  memcpy(out, layout, 24);
+  static const char sep[7] = {'-', '-', 'T', ':', ':', '.', 'Z'}; /* after each */
   for (int f = 0; f < 7; f++) {
     int64_t v = fields[f];
     for (int d = 0; d < width[f]; d++) {
       out[pos[f] - d] = (char)('0' + v % 10);
       v /= 10;
     }
+    out[pos[f] + 1] = sep[f];
   }
 }
 
@@ -594,7 +594,10 @@ int rv_log_level_parse(const char *name, rv_log_level *level) {
       return RV_EINVAL;
     }
     char c = name[n];
-    low[n] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+    if (c >= 'A' && c <= 'Z') {
+      c = (char)(c - 'A' + 'a');
+    }
+    low[n] = c;
   }
   low[n] = '\0';
   if (strcmp(low, "warning") == 0) {
