@@ -427,7 +427,7 @@ static void test_signal_producer(void **state) {
   struct itimerval it = {{0, 200}, {0, 200}}; /* every 200 us */
   assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
   uint32_t expect = 0;
-  double deadline = now_s() + 10.0;
+  double deadline = now_s() + 5.0;
   while (expect < WANT && now_s() < deadline) {
     uint8_t rec[16];
     size_t len;
@@ -458,7 +458,7 @@ static void test_signal_producer(void **state) {
 /* ---- producer/consumer stress -------------------------------------------- */
 
 #define STRESS_SEED 0x9e3779b97f4a7c15ULL
-#define STRESS_SECONDS 3.0
+#define STRESS_SECONDS 2.0
 
 struct stress {
   rv_ring ring;

@@ -71,10 +71,10 @@ extern "C" {
  */
 typedef struct rv_ring {
   _Atomic(size_t) head; /**< private: write index (free-running), owned by the producer */
-  size_t tail_cache;    /**< private: the producer's last view of #tail */
+  size_t tail_cache;    /**< private: the producer's last view of `tail` */
   unsigned char pad0_[RV_RING_CACHE_LINE - 2 * sizeof(size_t)]; /**< private: padding */
   _Atomic(size_t) tail; /**< private: read index (free-running), owned by the consumer */
-  size_t head_cache;    /**< private: the consumer's last view of #head */
+  size_t head_cache;    /**< private: the consumer's last view of `head` */
   unsigned char pad1_[RV_RING_CACHE_LINE - 2 * sizeof(size_t)]; /**< private: padding */
   unsigned char *buf;                                           /**< private: the storage */
   size_t mask; /**< private: capacity - 1 (capacity is a power of two) */
