@@ -32,9 +32,14 @@
  * contract violation; the record reader detects a header that cannot be
  * right and returns #RV_EMALFORMED rather than reading out of bounds.
  *
- * **Lock-freedom.** The indices are `_Atomic(size_t)`; ring.c refuses to
- * build where they are not always lock-free, because a lock taken by
- * interrupted code would deadlock the interrupt handler.
+ * **Lock-freedom.** The indices are `_Atomic(size_t)`, only ever loaded and
+ * stored (no read-modify-write). ring.c refuses to build where they are not
+ * always lock-free, because a lock taken by interrupted code would deadlock
+ * the interrupt handler. That holds on x86-64, AArch64 and ARMv7-M/ARMv8-M
+ * (Cortex-M3/M4/M7/M33: checked with `clang --target=thumbv7m-none-eabi
+ * -ffreestanding`, which leaves memcpy as the only external symbol). ARMv6-M
+ * (Cortex-M0/M0+) has no atomic instructions: compilers call `__atomic_*`
+ * helpers there, and ring.c does not build.
  *
  * Freestanding: yes (only memcpy; no allocation).
  */
