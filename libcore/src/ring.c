@@ -61,19 +61,20 @@ void rv_ring_reset(rv_ring *r) {
 
 size_t rv_ring_capacity(const rv_ring *r) { return r->mask + 1; }
 
+/* rv_ring_used() and rv_ring_space() are called by the producer or the
+ * consumer, whose own index cannot move during the call, so the difference
+ * of the two loads always lies in [0, capacity], whatever their order. */
+
 size_t rv_ring_used(const rv_ring *r) {
   /* Acquire on both: the caller may act on the count (read or write that
-   * many bytes), which needs the other side's work up to that index. Load
-   * tail first: head only grows, so loading it second can only overstate
-   * the count by what arrived in between, never make it negative. */
+   * many bytes), which needs the other side's work up to that index. */
   size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
   size_t head = atomic_load_explicit(&r->head, memory_order_acquire);
   return head - tail;
 }
 
 size_t rv_ring_space(const rv_ring *r) {
-  /* Load head first: tail only grows and never passes head, so loading it
-   * second keeps head - tail within [0, capacity]. */
+  /* Acquire on both, as in rv_ring_used(). */
   size_t head = atomic_load_explicit(&r->head, memory_order_acquire);
   size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
   return rv_ring_capacity(r) - (head - tail);

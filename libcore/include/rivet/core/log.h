@@ -150,7 +150,8 @@ typedef struct rv_log_field {
  *
  * Called once per record with the whole line, newline included (\p line is
  * not NUL-terminated and is valid only during the call). Called from
- * whichever thread logs; see rv_log_options::sink_threadsafe.
+ * whichever thread logs; see rv_log_options::sink_threadsafe. A sink must
+ * not write to the log that calls it (the log's mutex is not recursive).
  * \param[in] ctx    rv_log_options::sink_ctx
  * \param[in] level  the record's level
  * \param[in] line   the JSON line
@@ -161,6 +162,9 @@ typedef int (*rv_log_sink_fn)(void *ctx, rv_log_level level, const char *line, s
 
 /**
  * \brief Where the time comes from: nanoseconds since 1970-01-01T00:00:00Z.
+ *
+ * Called once per record written, outside any lock, from whichever thread
+ * logs: it must be thread-safe if the log is used from several threads.
  * \param[in] ctx  rv_log_options::clock_ctx
  */
 typedef int64_t (*rv_log_clock_fn)(void *ctx);
