@@ -110,7 +110,8 @@ static bool jw_lit(struct jw *w, const char *s) { return jw_put(w, s, strlen(s))
 
 static const char hexdig[] = "0123456789abcdef";
 
-/* One ASCII byte (or, for bytes mode, any byte as a Latin-1 code point). */
+/* One byte that needs escaping: an ASCII control, quote or backslash, or
+ * (bytes mode) any byte >= 0x7f as the Latin-1 code point of its value. */
 static bool put_escaped_byte(struct jw *w, unsigned char c) {
   char e[6] = {'\\', 'u', '0', '0', hexdig[c >> 4], hexdig[c & 15]};
   switch (c) {
@@ -128,10 +129,7 @@ static bool put_escaped_byte(struct jw *w, unsigned char c) {
     return jw_put(w, "\\r", 2);
   case '\t':
     return jw_put(w, "\\t", 2);
-  default:
-    if (c >= 0x20 && c < 0x7f) {
-      return jw_put(w, &c, 1);
-    }
+  default: /* printable ASCII never gets here: put_string copies it in runs */
     return jw_put(w, e, sizeof e);
   }
 }
