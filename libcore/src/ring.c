@@ -59,7 +59,19 @@ void rv_ring_reset(rv_ring *r) {
   r->head_cache = 0;
 }
 
-size_t rv_ring_capacity(const rv_ring *r) { return r->mask + 1; }
+/* Exported functions are interposable, so calls between them would go
+ * through the PLT: the module calls these static helpers instead. */
+static size_t ring_cap(const rv_ring *r) { return r->mask + 1; }
+
+static size_t ring_rec_max(const rv_ring *r) {
+  size_t cap = ring_cap(r);
+  if (cap < RV_RING_REC_HEADER) {
+    return 0;
+  }
+  return cap - RV_RING_REC_HEADER < REC_MAX_LEN ? cap - RV_RING_REC_HEADER : REC_MAX_LEN;
+}
+
+size_t rv_ring_capacity(const rv_ring *r) { return ring_cap(r); }
 
 /* rv_ring_used() and rv_ring_space() are called by the producer or the
  * consumer, whose own index cannot move during the call, so the difference
@@ -77,7 +89,7 @@ size_t rv_ring_space(const rv_ring *r) {
   /* Acquire on both, as in rv_ring_used(). */
   size_t head = atomic_load_explicit(&r->head, memory_order_acquire);
   size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
-  return rv_ring_capacity(r) - (head - tail);
+  return ring_cap(r) - (head - tail);
 }
 
 /* ---- the two sides' views ------------------------------------------------ */
@@ -164,6 +176,29 @@ static void copy_out(const rv_ring *r, size_t pos, void *dst, size_t n) {
   }
 }
 
+/* The 4-byte record header. A constant-size memcpy compiles to one store
+ * (or load); only a header split by the end of the storage takes the
+ * general path. */
+static void hdr_in(rv_ring *r, size_t pos, uint32_t hdr) {
+  size_t off = pos & r->mask;
+  if (r->mask + 1 - off >= RV_RING_REC_HEADER) {
+    memcpy(r->buf + off, &hdr, RV_RING_REC_HEADER);
+  } else {
+    copy_in(r, pos, &hdr, RV_RING_REC_HEADER);
+  }
+}
+
+static uint32_t hdr_out(const rv_ring *r, size_t pos) {
+  uint32_t hdr;
+  size_t off = pos & r->mask;
+  if (r->mask + 1 - off >= RV_RING_REC_HEADER) {
+    memcpy(&hdr, r->buf + off, RV_RING_REC_HEADER);
+  } else {
+    copy_out(r, pos, &hdr, RV_RING_REC_HEADER);
+  }
+  return hdr;
+}
+
 /* ---- byte API ------------------------------------------------------------ */
 
 size_t rv_ring_write(rv_ring *r, const void *src, size_t n) {
@@ -179,8 +214,7 @@ size_t rv_ring_write(rv_ring *r, const void *src, size_t n) {
   return n;
 }
 
-size_t rv_ring_peek(rv_ring *r, void *dst, size_t n) {
-  size_t tail = cons_tail(r);
+static size_t peek_at(rv_ring *r, size_t tail, void *dst, size_t n) {
   size_t avail = cons_avail(r, tail, n);
   if (n > avail) {
     n = avail;
@@ -191,10 +225,13 @@ size_t rv_ring_peek(rv_ring *r, void *dst, size_t n) {
   return n;
 }
 
+size_t rv_ring_peek(rv_ring *r, void *dst, size_t n) { return peek_at(r, cons_tail(r), dst, n); }
+
 size_t rv_ring_read(rv_ring *r, void *dst, size_t n) {
-  n = rv_ring_peek(r, dst, n);
+  size_t tail = cons_tail(r);
+  n = peek_at(r, tail, dst, n);
   if (n) {
-    cons_release(r, cons_tail(r), n);
+    cons_release(r, tail, n);
   }
   return n;
 }
@@ -259,12 +296,31 @@ int rv_ring_read_commit(rv_ring *r, size_t n) {
 
 /* ---- record API ---------------------------------------------------------- */
 
-size_t rv_ring_rec_max(const rv_ring *r) {
-  size_t cap = rv_ring_capacity(r);
-  if (cap < RV_RING_REC_HEADER) {
-    return 0;
+size_t rv_ring_rec_max(const rv_ring *r) { return ring_rec_max(r); }
+
+/* Push a record of len bytes made of nparts checked pieces. */
+static int rec_push(rv_ring *r, const rv_slice *parts, size_t nparts, size_t len) {
+  if (ring_cap(r) < RV_RING_REC_HEADER || len > ring_rec_max(r)) {
+    return RV_ELIMIT;
   }
-  return cap - RV_RING_REC_HEADER < REC_MAX_LEN ? cap - RV_RING_REC_HEADER : REC_MAX_LEN;
+  size_t head = prod_head(r);
+  size_t need = len + RV_RING_REC_HEADER; /* cannot overflow: len <= capacity - header */
+  if (prod_space(r, head, need) < need) {
+    return RV_EFULL;
+  }
+  /* len <= REC_MAX_LEN, checked above through ring_rec_max(). */
+  uint32_t hdr = (uint32_t)len;
+  hdr_in(r, head, hdr);
+  size_t pos = head + RV_RING_REC_HEADER;
+  for (size_t i = 0; i < nparts; i++) {
+    if (parts[i].len) {
+      copy_in(r, pos, parts[i].ptr, parts[i].len);
+      pos += parts[i].len;
+    }
+  }
+  /* One release for header and payload: the consumer sees all or nothing. */
+  prod_publish(r, head, need);
+  return RV_OK;
 }
 
 int rv_ring_rec_pushv(rv_ring *r, const rv_slice *parts, size_t nparts) {
@@ -280,32 +336,15 @@ int rv_ring_rec_pushv(rv_ring *r, const rv_slice *parts, size_t nparts) {
       return RV_ELIMIT;
     }
   }
-  if (rv_ring_capacity(r) < RV_RING_REC_HEADER || len > rv_ring_rec_max(r)) {
-    return RV_ELIMIT;
-  }
-  size_t head = prod_head(r);
-  size_t need = len + RV_RING_REC_HEADER; /* cannot overflow: len <= capacity - header */
-  if (prod_space(r, head, need) < need) {
-    return RV_EFULL;
-  }
-  /* len <= REC_MAX_LEN, checked above through rv_ring_rec_max(). */
-  uint32_t hdr = (uint32_t)len;
-  copy_in(r, head, &hdr, RV_RING_REC_HEADER);
-  size_t pos = head + RV_RING_REC_HEADER;
-  for (size_t i = 0; i < nparts; i++) {
-    if (parts[i].len) {
-      copy_in(r, pos, parts[i].ptr, parts[i].len);
-      pos += parts[i].len;
-    }
-  }
-  /* One release for header and payload: the consumer sees all or nothing. */
-  prod_publish(r, head, need);
-  return RV_OK;
+  return rec_push(r, parts, nparts, len);
 }
 
 int rv_ring_rec_push(rv_ring *r, const void *rec, size_t len) {
+  if (!rec && len) {
+    return RV_EINVAL;
+  }
   rv_slice part = rv_slice_make(rec, len);
-  return rv_ring_rec_pushv(r, &part, 1);
+  return rec_push(r, &part, 1, len);
 }
 
 /* Consumer: locate the next record. On success *tail_out is the consumer
@@ -322,8 +361,7 @@ static int rec_locate(rv_ring *r, size_t *tail_out, size_t *len) {
   if (avail < RV_RING_REC_HEADER) {
     return RV_EMALFORMED;
   }
-  uint32_t hdr;
-  copy_out(r, tail, &hdr, RV_RING_REC_HEADER);
+  uint32_t hdr = hdr_out(r, tail);
   size_t need = (size_t)hdr;
   if (need > avail - RV_RING_REC_HEADER) {
     /* The cached head may be older than the record; SIZE_MAX forces a reload. */
@@ -342,10 +380,10 @@ int rv_ring_rec_next(rv_ring *r, size_t *len) {
   return rec_locate(r, &tail, len);
 }
 
-int rv_ring_rec_peek(rv_ring *r, void *dst, size_t dst_size, size_t *len) {
-  size_t tail;
+/* Copy the next record out; on success *tail_out is where it starts. */
+static int rec_copy(rv_ring *r, void *dst, size_t dst_size, size_t *len, size_t *tail_out) {
   size_t n;
-  int rc = rec_locate(r, &tail, &n);
+  int rc = rec_locate(r, tail_out, &n);
   if (rc != RV_OK) {
     return rc;
   }
@@ -354,15 +392,21 @@ int rv_ring_rec_peek(rv_ring *r, void *dst, size_t dst_size, size_t *len) {
     return RV_ERANGE;
   }
   if (n) {
-    copy_out(r, tail + RV_RING_REC_HEADER, dst, n);
+    copy_out(r, *tail_out + RV_RING_REC_HEADER, dst, n);
   }
   return RV_OK;
 }
 
+int rv_ring_rec_peek(rv_ring *r, void *dst, size_t dst_size, size_t *len) {
+  size_t tail;
+  return rec_copy(r, dst, dst_size, len, &tail);
+}
+
 int rv_ring_rec_pop(rv_ring *r, void *dst, size_t dst_size, size_t *len) {
-  int rc = rv_ring_rec_peek(r, dst, dst_size, len);
+  size_t tail;
+  int rc = rec_copy(r, dst, dst_size, len, &tail);
   if (rc == RV_OK) {
-    cons_release(r, cons_tail(r), *len + RV_RING_REC_HEADER);
+    cons_release(r, tail, *len + RV_RING_REC_HEADER);
   }
   return rc;
 }
