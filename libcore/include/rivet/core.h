@@ -32,5 +32,7 @@
 #include <rivet/core/err.h>
 #include <rivet/core/mpmc.h>
 #include <rivet/core/vec.h>
+#include <rivet/core/log.h>
+#include <rivet/core/ring.h>
 #include <rivet/core/version.h>
 #include <rivet/core/workers.h>
