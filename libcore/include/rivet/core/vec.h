@@ -226,6 +226,25 @@ static inline rv_vec *rv_vec_typed_(const rv_vec *v, size_t size) {
   return (rv_vec *)v;
 }
 
+/**
+ * \brief Support for RV_VEC_PUSH(): rv_vec_push() for a vector whose
+ *        element size is known to be \p size, a compile-time constant there,
+ *        so the copy is a plain move. Reads and writes the same fields.
+ * \param[in,out] v     the vector; its elem_size must be \p size
+ * \param[in]     elem  the element
+ * \param[in]     size  `sizeof` the element type
+ * \return as rv_vec_push().
+ * \since 0.1.0
+ */
+static inline int rv_vec_push_sized_(rv_vec *v, const void *elem, size_t size) {
+  if (v->len < v->cap) {
+    memcpy((unsigned char *)v->data + v->len * size, elem, size);
+    v->len++;
+    return RV_OK;
+  }
+  return rv_vec_push_slow(v, elem);
+}
+
 /** \brief A compile-time check usable inside an expression (C only). */
 #define RV_VEC_CHECK_(cond, msg)                                                                   \
   ((void)sizeof(struct {                                                                           \
@@ -238,7 +257,8 @@ static inline rv_vec *rv_vec_typed_(const rv_vec *v, size_t size) {
   (RV_VEC_CHECK_(sizeof(T) > 0, "RV_VEC_INIT: T has no size"), rv_vec_init((v), sizeof(T), (alloc)))
 
 /** \brief Append \p value (converted to \p T); evaluates to 0 or an `RV_E*` code. */
-#define RV_VEC_PUSH(v, T, value) rv_vec_push(rv_vec_typed_((v), sizeof(T)), &(T){(value)})
+#define RV_VEC_PUSH(v, T, value)                                                                   \
+  rv_vec_push_sized_(rv_vec_typed_((v), sizeof(T)), &(T){(value)}, sizeof(T))
 
 /** \brief The element at \p i as a `T *`, or NULL if \p i >= len. */
 #define RV_VEC_AT(v, T, i) ((T *)rv_vec_at(rv_vec_typed_((v), sizeof(T)), (i)))
@@ -251,12 +271,15 @@ static inline rv_vec *rv_vec_typed_(const rv_vec *v, size_t size) {
   (RV_VEC_CHECK_(sizeof(*(out)) == sizeof(T), "RV_VEC_POP: *out is not a T"),                      \
    rv_vec_pop(rv_vec_typed_((v), sizeof(T)), (out)))
 
+/* T and p are a type and a declared name: they cannot be parenthesised. */
+/* NOLINTBEGIN(bugprone-macro-parentheses) */
 /**
  * \brief Loop over the elements: `RV_VEC_FOREACH(v, int, p) { use(*p); }`.
  *        The vector must not reallocate inside the loop.
  */
 #define RV_VEC_FOREACH(v, T, p)                                                                    \
   for (T *p = RV_VEC_DATA(v, T), *p##_end_ = p ? p + (v)->len : p; p < p##_end_; p++)
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 /** \} */
 
