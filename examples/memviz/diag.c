@@ -33,7 +33,7 @@ void mv_diags_free(mv_diags *d) { rv_vec_free(&d->list); }
 mv_diag *mv_diag_add(mv_diags *d, mv_diag_class cls, const char *rule, mv_loc loc,
                      const char *fmt, ...) {
   for (size_t i = 0; i < rv_vec_len(&d->list); i++) {
-    const mv_diag *o = RV_VEC_AT(&d->list, mv_diag, i);
+    const mv_diag *o = MV_AT(&d->list, mv_diag, i);
     if (strcmp(o->rule, rule) == 0 && o->loc.line == loc.line && o->loc.col == loc.col) {
       return NULL;
     }
@@ -94,7 +94,7 @@ void mv_diag_fix(mv_diag *g, uint32_t line, const char *fmt, ...) {
 int mv_diags_exit_code(const mv_diags *d) {
   int code = 0;
   for (size_t i = 0; i < rv_vec_len(&d->list); i++) {
-    const mv_diag *g = RV_VEC_AT(&d->list, mv_diag, i);
+    const mv_diag *g = MV_AT(&d->list, mv_diag, i);
     int c = g->cls == MV_D_OWNERSHIP ? 1 : 2;
     code = c > code ? c : code;
   }
@@ -150,7 +150,7 @@ void mv_diags_print(FILE *out, const mv_diags *d, const mv_program *p, const cha
   pal c = palette(color);
   size_t nerr = rv_vec_len(&d->list);
   for (size_t i = 0; i < nerr; i++) {
-    const mv_diag *g = RV_VEC_AT(&d->list, mv_diag, i);
+    const mv_diag *g = MV_AT(&d->list, mv_diag, i);
     uint32_t maxline = g->loc.line;
     for (size_t k = 0; k < g->nnotes; k++) {
       maxline = g->notes[k].loc.line > maxline ? g->notes[k].loc.line : maxline;

@@ -8,10 +8,9 @@
 
 static int index_stmts(mv_engine *e, const rv_vec *body) {
   for (size_t i = 0; i < rv_vec_len(body); i++) {
-    mv_stmt *s = *RV_VEC_AT(body, mv_stmt *, i);
-    mv_stmt **slot = RV_VEC_AT(&e->by_seq, mv_stmt *, s->seq);
-    if (slot) {
-      *slot = s;
+    mv_stmt *s = *MV_AT(body, mv_stmt *, i);
+    if (s->seq < rv_vec_len(&e->by_seq)) {
+      *MV_AT(&e->by_seq, mv_stmt *, s->seq) = s;
     }
     if (s->kind == MV_S_BLOCK || s->kind == MV_S_FN) {
       int rc = index_stmts(e, &s->body);
@@ -59,13 +58,13 @@ void mv_engine_free(mv_engine *e) {
 }
 
 mv_frame *mv_frame_top(mv_engine *e) {
-  return RV_VEC_AT(&e->frames, mv_frame, rv_vec_len(&e->frames) - 1);
+  return MV_AT(&e->frames, mv_frame, rv_vec_len(&e->frames) - 1);
 }
 
 mv_var *mv_var_find(mv_engine *e, int binding) {
   size_t base = mv_frame_top(e)->var_base;
   for (size_t i = rv_vec_len(&e->vars); i-- > base;) {
-    mv_var *v = RV_VEC_AT(&e->vars, mv_var, i);
+    mv_var *v = MV_AT(&e->vars, mv_var, i);
     if (v->binding == binding && binding >= 0) {
       return v;
     }
@@ -75,7 +74,7 @@ mv_var *mv_var_find(mv_engine *e, int binding) {
 
 mv_var *mv_var_uid(mv_engine *e, uint64_t uid) {
   for (size_t i = rv_vec_len(&e->vars); i-- > 0;) {
-    mv_var *v = RV_VEC_AT(&e->vars, mv_var, i);
+    mv_var *v = MV_AT(&e->vars, mv_var, i);
     if (v->uid == uid) {
       return v;
     }
@@ -85,7 +84,7 @@ mv_var *mv_var_uid(mv_engine *e, uint64_t uid) {
 
 const mv_var *mv_engine_var_by_uid(const mv_engine *e, uint64_t uid) {
   for (size_t i = rv_vec_len(&e->vars); i-- > 0;) {
-    const mv_var *v = RV_VEC_AT(&e->vars, mv_var, i);
+    const mv_var *v = MV_AT(&e->vars, mv_var, i);
     if (v->uid == uid) {
       return v;
     }
@@ -125,27 +124,26 @@ size_t mv_block_new(mv_engine *e, mv_bkind kind, size_t size) {
 }
 
 mv_block *mv_block_at(const mv_engine *e, size_t index) {
-  return RV_VEC_AT(&e->heap, mv_block, index);
+  return index < rv_vec_len(&e->heap) ? MV_AT(&e->heap, mv_block, index) : NULL;
 }
 
 const mv_stmt *mv_stmt_by_seq(const mv_engine *e, uint32_t seq) {
-  mv_stmt *const *s = RV_VEC_AT(&e->by_seq, mv_stmt *, seq);
-  return s ? *s : NULL;
+  return seq < rv_vec_len(&e->by_seq) ? *MV_AT(&e->by_seq, mv_stmt *, seq) : NULL;
 }
 
-bool mv_ref_live(mv_engine *e, const mv_var *ref) {
+bool mv_ref_live(const mv_engine *e, const mv_var *ref) {
   if (ref->state != MV_ST_LIVE || ref->v.kind != MV_V_REF) {
     return false;
   }
   if (ref->binding < 0) {
     return true; /* a caller's place seen from a function being checked */
   }
-  const mv_binding *b = RV_VEC_AT(&e->prog->bindings, mv_binding, (size_t)ref->binding);
-  const mv_frame *f = RV_VEC_AT(&e->frames, mv_frame, ref->frame);
+  const mv_binding *b = MV_AT(&e->prog->bindings, mv_binding, (size_t)ref->binding);
+  const mv_frame *f = MV_AT(&e->frames, mv_frame, ref->frame);
   return b && f && b->last_use > f->cur_seq;
 }
 
-void mv_event(mv_engine *e, mv_ekind kind, size_t block, const char *reason, const char *fmt,
+void mv_emit(mv_engine *e, mv_ekind kind, size_t block, const char *reason, const char *fmt,
               ...) {
   if (e->checking) {
     return;
@@ -174,7 +172,7 @@ static void block_free(mv_engine *e, size_t index, const char *who, const char *
     return;
   }
   b->freed = true;
-  mv_event(e, MV_EV_FREE, b->id, reason, "free #%zu (%s, %zu B): %s (%s)", b->id,
+  mv_emit(e, MV_EV_FREE, b->id, reason, "free #%zu (%s, %zu B): %s (%s)", b->id,
            mv_block_kind_name(b->kind), b->size, reason, who);
   if (b->inner) {
     size_t inner = b->inner - 1;
@@ -194,7 +192,7 @@ void mv_value_drop(mv_engine *e, const mv_value *v, const char *who, const char 
   }
   if (b->kind == MV_B_RC && b->rc > 1) {
     b->rc--;
-    mv_event(e, MV_EV_RC, b->id, reason, "rc #%zu: count %zu -> %zu (%s)", b->id, b->rc + 1,
+    mv_emit(e, MV_EV_RC, b->id, reason, "rc #%zu: count %zu -> %zu (%s)", b->id, b->rc + 1,
              b->rc, who);
     return;
   }
@@ -239,9 +237,9 @@ void mv_engine_block_owner(const mv_engine *e, size_t index, char *buf, size_t n
   }
   size_t used = 0;
   for (size_t i = 0; i < rv_vec_len(&e->vars); i++) {
-    const mv_var *v = RV_VEC_AT(&e->vars, mv_var, i);
+    const mv_var *v = MV_AT(&e->vars, mv_var, i);
     if (v->state == MV_ST_LIVE && v->v.kind == MV_V_HEAP && v->v.block == index) {
-      const mv_frame *f = RV_VEC_AT(&e->frames, mv_frame, v->frame);
+      const mv_frame *f = MV_AT(&e->frames, mv_frame, v->frame);
       int w = snprintf(buf + used, n - used, "%s%s%s%s", used ? ", " : "",
                        v->frame ? f->fn : "", v->frame ? "::" : "", v->name);
       if (w < 0 || (size_t)w >= n - used) {
@@ -291,6 +289,12 @@ void mv_block_describe(const mv_engine *e, const mv_block *b, char *buf, size_t 
 void mv_var_describe(const mv_engine *e, const mv_var *v, char *val, size_t nval, char *state,
                      size_t nstate) {
   val[0] = '\0';
+  if (v->state == MV_ST_MOVED) {
+    snprintf(val, nval, "-");
+    snprintf(state, nstate, "%s (line %u)", v->moved_by_drop ? "dropped" : "moved-from",
+             v->moved_at.line);
+    return;
+  }
   switch (v->v.kind) {
   case MV_V_INT:
     snprintf(val, nval, "%lld", (long long)v->v.i);
@@ -322,14 +326,14 @@ void mv_var_describe(const mv_engine *e, const mv_var *v, char *val, size_t nval
   if (v->v.kind == MV_V_REF) {
     const mv_var *t = mv_engine_var_by_uid(e, v->v.target);
     snprintf(state, nstate, "%s%s", v->v.mut ? "mutable borrow" : "shared borrow",
-             t ? "" : " (dangling)");
+             !t ? " (dangling)" : mv_ref_live(e, v) ? "" : " (not used again)");
     return;
   }
   /* An owner: say who borrows it right now. */
   size_t shared = 0, mut = 0;
   for (size_t i = 0; i < rv_vec_len(&e->vars); i++) {
-    const mv_var *r = RV_VEC_AT(&e->vars, mv_var, i);
-    if (r->state == MV_ST_LIVE && r->v.kind == MV_V_REF && r->v.target == v->uid) {
+    const mv_var *r = MV_AT(&e->vars, mv_var, i);
+    if (r->v.target == v->uid && mv_ref_live(e, r)) {
       if (r->v.mut) {
         mut++;
       } else {

@@ -18,14 +18,14 @@ static bool live_borrow(mv_engine *e, uint64_t uid, bool mut_only, uint64_t skip
   *ref = NULL;
   *pend = NULL;
   for (size_t i = 0; i < rv_vec_len(&e->pending); i++) {
-    const mv_pending *p = RV_VEC_AT(&e->pending, mv_pending, i);
+    const mv_pending *p = MV_AT(&e->pending, mv_pending, i);
     if (p->target == uid && (p->mut || !mut_only)) {
       *pend = p;
       return true;
     }
   }
   for (size_t i = 0; i < rv_vec_len(&e->vars); i++) {
-    const mv_var *r = RV_VEC_AT(&e->vars, mv_var, i);
+    const mv_var *r = MV_AT(&e->vars, mv_var, i);
     if (r->v.kind == MV_V_REF && r->v.target == uid && r->uid != skip &&
         (r->v.mut || !mut_only) && mv_ref_live(e, r)) {
       *ref = r;
@@ -37,7 +37,7 @@ static bool live_borrow(mv_engine *e, uint64_t uid, bool mut_only, uint64_t skip
 
 /* A variable about to be read: reports uninitialised, moved and stale
  * borrows, and reading an owner while it is mutably borrowed. */
-static mv_var *read_var(mv_engine *e, int binding, mv_loc loc) {
+static mv_var *check_var(mv_engine *e, int binding, mv_loc loc, bool conflicts) {
   mv_var *v = mv_var_find(e, binding);
   if (!v) {
     return NULL;
@@ -55,12 +55,16 @@ static mv_var *read_var(mv_engine *e, int binding, mv_loc loc) {
   }
   const mv_var *r;
   const mv_pending *p;
-  if (v->v.kind != MV_V_REF && live_borrow(e, v->uid, true, 0, &r, &p)) {
+  if (conflicts && v->v.kind != MV_V_REF && live_borrow(e, v->uid, true, 0, &r, &p)) {
     char what[120];
     snprintf(what, sizeof(what), "use `%s`", v->name);
     mv_err_conflict(e, loc, what, r, p);
   }
   return v;
+}
+
+static mv_var *read_var(mv_engine *e, int binding, mv_loc loc) {
+  return check_var(e, binding, loc, true);
 }
 
 /* Moves the value out of v (it must be live). */
@@ -86,7 +90,7 @@ static void ref_info(const mv_var *v, mv_refinfo *info) {
 
 static mv_value eval_ref(mv_engine *e, const mv_expr *x, mv_refinfo *info) {
   bool mut = x->kind == MV_E_REFMUT;
-  mv_var *v = read_var(e, x->binding, x->name_loc);
+  mv_var *v = check_var(e, x->binding, x->name_loc, false);
   if (!v) {
     return OPAQUE;
   }
@@ -196,7 +200,7 @@ static mv_value eval_clone(mv_engine *e, const mv_expr *x, mv_refinfo *info) {
   mv_block *b = mv_block_at(e, v->v.block);
   if (b->kind == MV_B_RC) {
     b->rc++;
-    mv_event(e, MV_EV_RC, b->id, "clone", "rc #%zu: count %zu -> %zu (clone %s)", b->id,
+    mv_emit(e, MV_EV_RC, b->id, "clone", "rc #%zu: count %zu -> %zu (clone %s)", b->id,
              b->rc - 1, b->rc, v->name);
     return v->v;
   }
@@ -260,7 +264,10 @@ static mv_value eval(mv_engine *e, const mv_expr *x, mv_refinfo *info) {
 }
 
 /* A write to owner: shared borrows still live become stale (using them
- * later is an error); a live mutable borrow other than `via` conflicts. */
+ * later is an error); a live mutable borrow other than `via` conflicts.
+ * A write through a mutable borrow (via != 0) marks nothing stale: that
+ * borrow could only be taken while no shared one was live, or its taking
+ * was already reported. */
 static void mutate(mv_engine *e, mv_var *owner, mv_loc loc, uint64_t via) {
   const mv_var *r;
   const mv_pending *p;
@@ -269,8 +276,8 @@ static void mutate(mv_engine *e, mv_var *owner, mv_loc loc, uint64_t via) {
     snprintf(what, sizeof(what), "assign to `%s`", owner->name);
     mv_err_conflict(e, loc, what, r, p);
   }
-  for (size_t i = 0; i < rv_vec_len(&e->vars); i++) {
-    mv_var *s = RV_VEC_AT(&e->vars, mv_var, i);
+  for (size_t i = 0; i < rv_vec_len(&e->vars) && via == 0; i++) {
+    mv_var *s = MV_AT(&e->vars, mv_var, i);
     if (s->v.kind == MV_V_REF && !s->v.mut && s->v.target == owner->uid && mv_ref_live(e, s)) {
       s->stale = true;
       s->stale_at = loc;
@@ -312,7 +319,7 @@ static int exec_list(mv_engine *e, const rv_vec *body);
 static void scope_end(mv_engine *e, size_t mark, mv_loc end, const mv_stmt *block,
                       const char *fn) {
   for (size_t i = rv_vec_len(&e->vars); i-- > mark;) {
-    mv_var *v = RV_VEC_AT(&e->vars, mv_var, i);
+    mv_var *v = MV_AT(&e->vars, mv_var, i);
     if (v->state != MV_ST_LIVE || v->v.kind == MV_V_REF) {
       continue;
     }
@@ -347,7 +354,7 @@ static void exec_print(mv_engine *e, const mv_stmt *s) {
   } else if (t && t->v.kind == MV_V_HEAP) {
     mv_block_describe(e, mv_block_at(e, t->v.block), val, sizeof(val));
   }
-  mv_event(e, MV_EV_PRINT, 0, "print", "%s%s = %s", v->v.kind == MV_V_REF ? "*" : "", s->name,
+  mv_emit(e, MV_EV_PRINT, 0, "print", "%s%s = %s", v->v.kind == MV_V_REF ? "*" : "", s->name,
            val);
 }
 
@@ -414,7 +421,7 @@ static void exec_store(mv_engine *e, const mv_stmt *s) {
 }
 
 static int exec_fn_body(mv_engine *e, const mv_stmt *fn, const mv_value *vals,
-                        const mv_refinfo *infos) {
+                        const mv_refinfo *infos, const mv_stmt *call) {
   if (rv_vec_len(&e->frames) >= MV_MAX_DEPTH) {
     return RV_ELIMIT;
   }
@@ -437,7 +444,7 @@ static int exec_fn_body(mv_engine *e, const mv_stmt *fn, const mv_value *vals,
     }
   }
   for (size_t i = 0; i < np; i++) {
-    const mv_param *pm = RV_VEC_AT(&fn->params, mv_param, i);
+    const mv_param *pm = MV_AT(&fn->params, mv_param, i);
     mv_var *v = mv_var_new(e, pm->name, pm->binding, pm->loc);
     if (!v) {
       rc = RV_ENOMEM;
@@ -455,10 +462,10 @@ static int exec_fn_body(mv_engine *e, const mv_stmt *fn, const mv_value *vals,
     }
   }
   if (!e->checking) {
-    mv_event(e, MV_EV_CALL, 0, "call", "enter %s", fn->name);
-    char label[160];
-    snprintf(label, sizeof(label), "enter fn %s", fn->name);
-    rc = mv_step(e, fn->loc.line, label);
+    mv_emit(e, MV_EV_CALL, 0, "call", "enter %s", fn->name);
+    char label[200];
+    mv_stmt_text(e, call, label, sizeof(label));
+    rc = mv_step(e, call ? call->loc.line : fn->loc.line, label);
     if (rc != RV_OK) {
       goto out;
     }
@@ -470,7 +477,7 @@ static int exec_fn_body(mv_engine *e, const mv_stmt *fn, const mv_value *vals,
   mv_frame_top(e)->cur_seq = fn->end_seq;
   scope_end(e, mv_frame_top(e)->var_base, fn->end_loc, NULL, fn->name);
   if (!e->checking) {
-    mv_event(e, MV_EV_RETURN, 0, "return", "return from %s", fn->name);
+    mv_emit(e, MV_EV_RETURN, 0, "return", "return from %s", fn->name);
     char label[160];
     snprintf(label, sizeof(label), "end of fn %s", fn->name);
     rc = mv_step(e, fn->end_loc.line, label);
@@ -490,8 +497,8 @@ static int exec_call(mv_engine *e, const mv_stmt *s) {
   }
   rv_vec_clear(&e->pending);
   for (size_t i = 0; i < n; i++) {
-    const mv_expr *a = RV_VEC_AT(&s->args, mv_expr, i);
-    const mv_param *pm = RV_VEC_AT(&s->fn->params, mv_param, i);
+    const mv_expr *a = MV_AT(&s->args, mv_expr, i);
+    const mv_param *pm = MV_AT(&s->fn->params, mv_param, i);
     e->cur_arg = (int)i;
     if (pm->mode != MV_P_OWN) {
       bool mut = pm->mode == MV_P_REFMUT;
@@ -527,7 +534,7 @@ static int exec_call(mv_engine *e, const mv_stmt *s) {
   if (e->checking) {
     return RV_OK; /* the body was checked at its definition */
   }
-  return exec_fn_body(e, s->fn, vals, infos);
+  return exec_fn_body(e, s->fn, vals, infos, s);
 }
 
 static int exec_stmt(mv_engine *e, const mv_stmt *s) {
@@ -588,7 +595,7 @@ static int exec_stmt(mv_engine *e, const mv_stmt *s) {
   }
   case MV_S_FN:
     if (e->checking) {
-      return exec_fn_body(e, s, NULL, NULL);
+      return exec_fn_body(e, s, NULL, NULL, NULL);
     }
     return RV_OK;
   case MV_S_CALL:
@@ -614,7 +621,7 @@ static int exec_stmt(mv_engine *e, const mv_stmt *s) {
 
 static int exec_list(mv_engine *e, const rv_vec *body) {
   for (size_t i = 0; i < rv_vec_len(body); i++) {
-    int rc = exec_stmt(e, *RV_VEC_AT(body, mv_stmt *, i));
+    int rc = exec_stmt(e, *MV_AT(body, mv_stmt *, i));
     if (rc != RV_OK) {
       return rc;
     }
@@ -625,7 +632,7 @@ static int exec_list(mv_engine *e, const rv_vec *body) {
 /* At exit: what the top level still owns is leaked. */
 static void at_exit(mv_engine *e) {
   for (size_t i = 0; i < rv_vec_len(&e->vars); i++) {
-    const mv_var *v = RV_VEC_AT(&e->vars, mv_var, i);
+    const mv_var *v = MV_AT(&e->vars, mv_var, i);
     if (v->state != MV_ST_LIVE || v->v.kind != MV_V_HEAP) {
       continue;
     }
@@ -638,7 +645,7 @@ static void at_exit(mv_engine *e) {
         mv_err_leak(e, v, b);
       }
     } else {
-      mv_event(e, MV_EV_LEAK, b->id, "leak", "leak: #%zu (%s, %zu B) still owned by `%s` at exit",
+      mv_emit(e, MV_EV_LEAK, b->id, "leak", "leak: #%zu (%s, %zu B) still owned by `%s` at exit",
                b->id, mv_block_kind_name(b->kind), b->size, v->name);
     }
   }

@@ -22,6 +22,11 @@
 extern "C" {
 #endif
 
+/* Element i of a vector when i < len is known (RV_VEC_AT returns NULL out
+ * of range; every caller here indexes within range, and this form tells
+ * the compiler so). */
+#define MV_AT(v, T, i) (&RV_VEC_DATA((v), T)[(i)])
+
 /* A source position: 1-based line and column, and the width to underline. */
 typedef struct mv_loc {
   uint32_t line, col, len;
@@ -292,9 +297,9 @@ size_t mv_block_new(mv_engine *e, mv_bkind kind, size_t size);
 mv_block *mv_block_at(const mv_engine *e, size_t index);
 mv_frame *mv_frame_top(mv_engine *e);
 /* True when the borrow held in var is used again later in its frame. */
-bool mv_ref_live(mv_engine *e, const mv_var *ref);
+bool mv_ref_live(const mv_engine *e, const mv_var *ref);
 const mv_stmt *mv_stmt_by_seq(const mv_engine *e, uint32_t seq);
-void mv_event(mv_engine *e, mv_ekind kind, size_t block, const char *reason, const char *fmt,
+void mv_emit(mv_engine *e, mv_ekind kind, size_t block, const char *reason, const char *fmt,
               ...) __attribute__((format(printf, 5, 6)));
 /* Releases what value owns (free, or decrement a count), with events. */
 void mv_value_drop(mv_engine *e, const mv_value *v, const char *who, const char *reason);

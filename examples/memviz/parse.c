@@ -469,6 +469,7 @@ static int parse_stmt(parser *ps, mv_stmt **out) {
   } else if (first.kind == T_LB || tok_is(&first, "fn")) {
     if (ps->depth >= MV_MAX_NEST) {
       syntax(ps, "less nesting (more than 64 levels)");
+      skip_line(ps);
       return 0;
     }
     lex(ps);
@@ -569,7 +570,7 @@ const char *mv_program_line(const mv_program *p, uint32_t n, size_t *len) {
   if (n == 0 || n > rv_vec_len(&p->lines)) {
     return "";
   }
-  size_t st = *RV_VEC_AT(&p->lines, size_t, n - 1);
+  size_t st = *MV_AT(&p->lines, size_t, n - 1);
   size_t en = st;
   while (en < p->src_len && p->src[en] != '\n') {
     en++;

@@ -37,10 +37,10 @@ int mv_render_text_step(void *ctx, const mv_engine *e, uint32_t line, const char
   }
   fprintf(o, "  stack:\n");
   for (size_t f = 0; f < rv_vec_len(&e->frames); f++) {
-    const mv_frame *fr = RV_VEC_AT(&e->frames, mv_frame, f);
+    const mv_frame *fr = MV_AT(&e->frames, mv_frame, f);
     fprintf(o, "    %s%s%s\n", cyn, fr->fn, off);
     for (size_t i = fr->var_base; i < rv_vec_len(&e->vars); i++) {
-      const mv_var *v = RV_VEC_AT(&e->vars, mv_var, i);
+      const mv_var *v = MV_AT(&e->vars, mv_var, i);
       if (v->frame != f) {
         continue;
       }
@@ -53,7 +53,7 @@ int mv_render_text_step(void *ctx, const mv_engine *e, uint32_t line, const char
   fprintf(o, "  heap:");
   size_t live = 0;
   for (size_t i = 0; i < rv_vec_len(&e->heap); i++) {
-    const mv_block *bl = RV_VEC_AT(&e->heap, mv_block, i);
+    const mv_block *bl = MV_AT(&e->heap, mv_block, i);
     if (bl->freed) {
       continue;
     }
@@ -74,7 +74,7 @@ int mv_render_text_step(void *ctx, const mv_engine *e, uint32_t line, const char
     fprintf(o, " %s(empty)%s\n", dim, off);
   }
   for (size_t i = 0; i < rv_vec_len(&e->events); i++) {
-    const mv_event *ev = RV_VEC_AT(&e->events, mv_event, i);
+    const mv_event *ev = MV_AT(&e->events, mv_event, i);
     const char *c = ev->kind == MV_EV_FREE || ev->kind == MV_EV_LEAK ? yel : cyn;
     fprintf(o, "  %s%s: %s%s\n", c, ev_kind(ev->kind), ev->text, off);
   }
@@ -145,13 +145,13 @@ int mv_json_step(rv_buf *b, const mv_engine *e, uint32_t line, const char *label
   rc = rc ? rc : kv(b, "label", label, false);
   rc = rc ? rc : put(b, ",\"stack\":[");
   for (size_t f = 0; f < rv_vec_len(&e->frames) && rc == RV_OK; f++) {
-    const mv_frame *fr = RV_VEC_AT(&e->frames, mv_frame, f);
+    const mv_frame *fr = MV_AT(&e->frames, mv_frame, f);
     rc = put(b, f ? ",{" : "{");
     rc = rc ? rc : kv(b, "frame", fr->fn, false);
     rc = rc ? rc : put(b, ",\"vars\":[");
     bool first = true;
     for (size_t i = fr->var_base; i < rv_vec_len(&e->vars) && rc == RV_OK; i++) {
-      const mv_var *v = RV_VEC_AT(&e->vars, mv_var, i);
+      const mv_var *v = MV_AT(&e->vars, mv_var, i);
       if (v->frame != f) {
         continue;
       }
@@ -164,7 +164,7 @@ int mv_json_step(rv_buf *b, const mv_engine *e, uint32_t line, const char *label
   rc = rc ? rc : put(b, "],\"heap\":[");
   bool first = true;
   for (size_t i = 0; i < rv_vec_len(&e->heap) && rc == RV_OK; i++) {
-    const mv_block *bl = RV_VEC_AT(&e->heap, mv_block, i);
+    const mv_block *bl = MV_AT(&e->heap, mv_block, i);
     if (bl->freed) {
       continue;
     }
@@ -184,7 +184,7 @@ int mv_json_step(rv_buf *b, const mv_engine *e, uint32_t line, const char *label
   }
   rc = rc ? rc : put(b, "],\"events\":[");
   for (size_t i = 0; i < rv_vec_len(&e->events) && rc == RV_OK; i++) {
-    const mv_event *ev = RV_VEC_AT(&e->events, mv_event, i);
+    const mv_event *ev = MV_AT(&e->events, mv_event, i);
     rc = put(b, i ? ",{" : "{");
     rc = rc ? rc : kv(b, "kind", ev_kind(ev->kind), false);
     if (rc == RV_OK && ev->block) {

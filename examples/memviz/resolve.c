@@ -21,7 +21,7 @@ typedef struct resolver {
 } resolver;
 
 static mv_binding *binding(resolver *r, int id) {
-  return RV_VEC_AT(&r->p->bindings, mv_binding, (size_t)id);
+  return MV_AT(&r->p->bindings, mv_binding, (size_t)id);
 }
 
 static int declare(resolver *r, const char *name, mv_loc loc, mv_stmt *fn) {
@@ -35,7 +35,7 @@ static int declare(resolver *r, const char *name, mv_loc loc, mv_stmt *fn) {
 
 static int lookup(resolver *r, const char *name) {
   for (size_t i = rv_vec_len(&r->scope); i-- > 0;) {
-    int id = *RV_VEC_AT(&r->scope, int, i);
+    int id = *MV_AT(&r->scope, int, i);
     const mv_binding *b = binding(r, id);
     if (i < r->barrier && !b->is_fn) {
       continue;
@@ -47,10 +47,10 @@ static int lookup(resolver *r, const char *name) {
   return -1;
 }
 
-static void name_error(resolver *r, mv_loc loc, const char *label, const char *fmt,
+static void name_error(resolver *r, mv_loc loc, const char *label, const char *what,
                        const char *name) {
   r->failed = true;
-  mv_diag *g = mv_diag_add(r->diags, MV_D_NAME, "name", loc, fmt, name);
+  mv_diag *g = mv_diag_add(r->diags, MV_D_NAME, "name", loc, "%s `%s`", what, name);
   if (g) {
     snprintf(g->label, sizeof(g->label), "%s", label);
   }
@@ -60,12 +60,12 @@ static void name_error(resolver *r, mv_loc loc, const char *label, const char *f
 static int use_var(resolver *r, const char *name, mv_loc loc) {
   int id = lookup(r, name);
   if (id < 0) {
-    name_error(r, loc, "not found in this scope", "cannot find value `%s` in this scope", name);
+    name_error(r, loc, "not found in this scope", "cannot find value", name);
     return -1;
   }
   mv_binding *b = binding(r, id);
   if (b->is_fn) {
-    name_error(r, loc, "a function, not a value", "`%s` is a function, not a value", name);
+    name_error(r, loc, "a function, not a value", "expected a value, found function", name);
     return -1;
   }
   b->last_use = r->seq > b->last_use ? r->seq : b->last_use;
@@ -110,10 +110,10 @@ static int resolve_stmt(resolver *r, mv_stmt *s) {
     size_t saved = r->barrier;
     r->barrier = mark;
     for (size_t i = 0; i < rv_vec_len(&s->params); i++) {
-      mv_param *pm = RV_VEC_AT(&s->params, mv_param, i);
+      mv_param *pm = MV_AT(&s->params, mv_param, i);
       for (size_t j = 0; j < i; j++) {
-        if (strcmp(RV_VEC_AT(&s->params, mv_param, j)->name, pm->name) == 0) {
-          name_error(r, pm->loc, "used twice", "parameter `%s` is declared twice", pm->name);
+        if (strcmp(MV_AT(&s->params, mv_param, j)->name, pm->name) == 0) {
+          name_error(r, pm->loc, "used twice", "parameter declared twice:", pm->name);
         }
       }
       pm->binding = declare(r, pm->name, pm->loc, NULL);
@@ -133,17 +133,16 @@ static int resolve_stmt(resolver *r, mv_stmt *s) {
   }
   case MV_S_CALL: {
     for (size_t i = 0; i < rv_vec_len(&s->args); i++) {
-      resolve_expr(r, RV_VEC_AT(&s->args, mv_expr, i));
+      resolve_expr(r, MV_AT(&s->args, mv_expr, i));
     }
     int id = lookup(r, s->name);
     if (id < 0) {
-      name_error(r, s->name_loc, "not found in this scope",
-                 "cannot find function `%s` in this scope (define it above the call)", s->name);
+      name_error(r, s->name_loc, "not found above this call", "cannot find function", s->name);
       return RV_OK;
     }
     mv_binding *b = binding(r, id);
     if (!b->is_fn) {
-      name_error(r, s->name_loc, "a variable, not a function", "`%s` is not a function",
+      name_error(r, s->name_loc, "a variable, not a function", "expected a function, found variable",
                  s->name);
       return RV_OK;
     }
@@ -168,7 +167,7 @@ static int resolve_stmt(resolver *r, mv_stmt *s) {
 
 static int resolve_list(resolver *r, rv_vec *body) {
   for (size_t i = 0; i < rv_vec_len(body); i++) {
-    int rc = resolve_stmt(r, *RV_VEC_AT(body, mv_stmt *, i));
+    int rc = resolve_stmt(r, *MV_AT(body, mv_stmt *, i));
     if (rc != RV_OK) {
       return rc;
     }

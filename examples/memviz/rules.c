@@ -48,7 +48,7 @@ static const mv_stmt *last_use(const mv_engine *e, const mv_var *ref) {
   if (ref->binding < 0) {
     return NULL;
   }
-  const mv_binding *b = RV_VEC_AT(&e->prog->bindings, mv_binding, (size_t)ref->binding);
+  const mv_binding *b = MV_AT(&e->prog->bindings, mv_binding, (size_t)ref->binding);
   return b ? mv_stmt_by_seq(e, b->last_use) : NULL;
 }
 
@@ -77,7 +77,7 @@ static void call_with_borrow(const mv_stmt *s, int arg, char *buf, size_t n) {
   int w = snprintf(buf, n, "%s(", s->name);
   o = w > 0 ? (size_t)w : 0;
   for (size_t i = 0; i < rv_vec_len(&s->args) && o < n; i++) {
-    const mv_expr *a = RV_VEC_AT(&s->args, mv_expr, i);
+    const mv_expr *a = MV_AT(&s->args, mv_expr, i);
     const char *pre = a->kind == MV_E_REF ? "&" : a->kind == MV_E_REFMUT ? "&mut " : "";
     if ((int)i == arg) {
       pre = "&";
@@ -115,7 +115,7 @@ void mv_err_moved(mv_engine *e, const mv_var *v, mv_loc loc) {
     mv_diag_fix(g, m->loc.line, "%s%s = &%s", m->kind == MV_S_LET ? "let " : "", m->name,
                 v->name);
   } else if (m->kind == MV_S_CALL && m->fn && v->moved_arg >= 0) {
-    const mv_param *p = RV_VEC_AT(&m->fn->params, mv_param, (size_t)v->moved_arg);
+    const mv_param *p = MV_AT(&m->fn->params, mv_param, (size_t)v->moved_arg);
     char call[200];
     call_with_borrow(m, v->moved_arg, call, sizeof(call));
     mv_diag_help(g, "if `%s` only reads `%s`, let it borrow: declare `%s: &` and pass `&%s`:",
