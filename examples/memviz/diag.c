@@ -30,8 +30,8 @@ void mv_diags_init(mv_diags *d) {
 
 void mv_diags_free(mv_diags *d) { rv_vec_free(&d->list); }
 
-mv_diag *mv_diag_add(mv_diags *d, mv_diag_class cls, const char *rule, mv_loc loc,
-                     const char *fmt, ...) {
+mv_diag *mv_diag_add(mv_diags *d, mv_diag_class cls, const char *rule, mv_loc loc, const char *fmt,
+                     ...) {
   for (size_t i = 0; i < rv_vec_len(&d->list); i++) {
     const mv_diag *o = MV_AT(&d->list, mv_diag, i);
     if (strcmp(o->rule, rule) == 0 && o->loc.line == loc.line && o->loc.col == loc.col) {
@@ -125,8 +125,8 @@ static int digits(uint32_t n) {
 
 /* Prints one source line with a marker under loc. Tabs keep their width
  * by being echoed in the marker line. */
-static void snippet(FILE *out, const mv_program *p, mv_loc loc, int w, char mark,
-                    const char *label, const char *color, const pal *c) {
+static void snippet(FILE *out, const mv_program *p, mv_loc loc, int w, char mark, const char *label,
+                    const char *color, const pal *c) {
   size_t len;
   const char *line = mv_program_line(p, loc.line, &len);
   fprintf(out, "%s%*u |%s %.*s\n", c->blue, w, loc.line, c->off, (int)len, line);

@@ -143,8 +143,7 @@ bool mv_ref_live(const mv_engine *e, const mv_var *ref) {
   return b && f && b->last_use > f->cur_seq;
 }
 
-void mv_emit(mv_engine *e, mv_ekind kind, size_t block, const char *reason, const char *fmt,
-              ...) {
+void mv_emit(mv_engine *e, mv_ekind kind, size_t block, const char *reason, const char *fmt, ...) {
   if (e->checking) {
     return;
   }
@@ -173,7 +172,7 @@ static void block_free(mv_engine *e, size_t index, const char *who, const char *
   }
   b->freed = true;
   mv_emit(e, MV_EV_FREE, b->id, reason, "free #%zu (%s, %zu B): %s (%s)", b->id,
-           mv_block_kind_name(b->kind), b->size, reason, who);
+          mv_block_kind_name(b->kind), b->size, reason, who);
   if (b->inner) {
     size_t inner = b->inner - 1;
     char why[64];
@@ -192,8 +191,8 @@ void mv_value_drop(mv_engine *e, const mv_value *v, const char *who, const char 
   }
   if (b->kind == MV_B_RC && b->rc > 1) {
     b->rc--;
-    mv_emit(e, MV_EV_RC, b->id, reason, "rc #%zu: count %zu -> %zu (%s)", b->id, b->rc + 1,
-             b->rc, who);
+    mv_emit(e, MV_EV_RC, b->id, reason, "rc #%zu: count %zu -> %zu (%s)", b->id, b->rc + 1, b->rc,
+            who);
     return;
   }
   if (b->kind == MV_B_RC) {
@@ -240,8 +239,8 @@ void mv_engine_block_owner(const mv_engine *e, size_t index, char *buf, size_t n
     const mv_var *v = MV_AT(&e->vars, mv_var, i);
     if (v->state == MV_ST_LIVE && v->v.kind == MV_V_HEAP && v->v.block == index) {
       const mv_frame *f = MV_AT(&e->frames, mv_frame, v->frame);
-      int w = snprintf(buf + used, n - used, "%s%s%s%s", used ? ", " : "",
-                       v->frame ? f->fn : "", v->frame ? "::" : "", v->name);
+      int w = snprintf(buf + used, n - used, "%s%s%s%s", used ? ", " : "", v->frame ? f->fn : "",
+                       v->frame ? "::" : "", v->name);
       if (w < 0 || (size_t)w >= n - used) {
         return;
       }
@@ -326,7 +325,9 @@ void mv_var_describe(const mv_engine *e, const mv_var *v, char *val, size_t nval
   if (v->v.kind == MV_V_REF) {
     const mv_var *t = mv_engine_var_by_uid(e, v->v.target);
     snprintf(state, nstate, "%s%s", v->v.mut ? "mutable borrow" : "shared borrow",
-             !t ? " (dangling)" : mv_ref_live(e, v) ? "" : " (not used again)");
+             !t                  ? " (dangling)"
+             : mv_ref_live(e, v) ? ""
+                                 : " (not used again)");
     return;
   }
   /* An owner: say who borrows it right now. */

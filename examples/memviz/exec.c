@@ -26,8 +26,8 @@ static bool live_borrow(mv_engine *e, uint64_t uid, bool mut_only, uint64_t skip
   }
   for (size_t i = 0; i < rv_vec_len(&e->vars); i++) {
     const mv_var *r = MV_AT(&e->vars, mv_var, i);
-    if (r->v.kind == MV_V_REF && r->v.target == uid && r->uid != skip &&
-        (r->v.mut || !mut_only) && mv_ref_live(e, r)) {
+    if (r->v.kind == MV_V_REF && r->v.target == uid && r->uid != skip && (r->v.mut || !mut_only) &&
+        mv_ref_live(e, r)) {
       *ref = r;
       return true;
     }
@@ -149,8 +149,7 @@ static mv_value eval_deref(mv_engine *e, const mv_expr *x) {
     return OPAQUE;
   }
   if (v->v.kind == MV_V_INT) {
-    mv_err_type(e, x->loc, "an integer, not a box or a borrow",
-                "cannot dereference an integer");
+    mv_err_type(e, x->loc, "an integer, not a box or a borrow", "cannot dereference an integer");
     return OPAQUE;
   }
   return (mv_value){.kind = MV_V_INT};
@@ -200,8 +199,8 @@ static mv_value eval_clone(mv_engine *e, const mv_expr *x, mv_refinfo *info) {
   mv_block *b = mv_block_at(e, v->v.block);
   if (b->kind == MV_B_RC) {
     b->rc++;
-    mv_emit(e, MV_EV_RC, b->id, "clone", "rc #%zu: count %zu -> %zu (clone %s)", b->id,
-             b->rc - 1, b->rc, v->name);
+    mv_emit(e, MV_EV_RC, b->id, "clone", "rc #%zu: count %zu -> %zu (clone %s)", b->id, b->rc - 1,
+            b->rc, v->name);
     return v->v;
   }
   mv_bkind kind = b->kind;
@@ -316,8 +315,7 @@ static int exec_list(mv_engine *e, const rv_vec *body);
 
 /* Drops the variables from index mark up, newest first, and removes them.
  * block: the block ending (NULL at a function's end). */
-static void scope_end(mv_engine *e, size_t mark, mv_loc end, const mv_stmt *block,
-                      const char *fn) {
+static void scope_end(mv_engine *e, size_t mark, mv_loc end, const mv_stmt *block, const char *fn) {
   for (size_t i = rv_vec_len(&e->vars); i-- > mark;) {
     mv_var *v = MV_AT(&e->vars, mv_var, i);
     if (v->state != MV_ST_LIVE || v->v.kind == MV_V_REF) {
@@ -354,8 +352,7 @@ static void exec_print(mv_engine *e, const mv_stmt *s) {
   } else if (t && t->v.kind == MV_V_HEAP) {
     mv_block_describe(e, mv_block_at(e, t->v.block), val, sizeof(val));
   }
-  mv_emit(e, MV_EV_PRINT, 0, "print", "%s%s = %s", v->v.kind == MV_V_REF ? "*" : "", s->name,
-           val);
+  mv_emit(e, MV_EV_PRINT, 0, "print", "%s%s = %s", v->v.kind == MV_V_REF ? "*" : "", s->name, val);
 }
 
 static void exec_drop(mv_engine *e, const mv_stmt *s) {
@@ -450,7 +447,7 @@ static int exec_fn_body(mv_engine *e, const mv_stmt *fn, const mv_value *vals,
       rc = RV_ENOMEM;
       goto out;
     }
-    if (e->checking) {
+    if (e->checking || !vals || !infos) {
       mv_value val = OPAQUE;
       mv_refinfo info = {.owner_name = "(caller's value)", .borrow_at = pm->loc};
       if (pm->mode != MV_P_OWN) {
@@ -489,8 +486,8 @@ out:
 }
 
 static int exec_call(mv_engine *e, const mv_stmt *s) {
-  mv_value vals[16];
-  mv_refinfo infos[16];
+  mv_value vals[16] = {0};
+  mv_refinfo infos[16] = {0};
   size_t n = rv_vec_len(&s->args);
   if (!s->fn || n != rv_vec_len(&s->fn->params) || n > 16) {
     return RV_OK; /* reported by the resolver */
@@ -646,7 +643,7 @@ static void at_exit(mv_engine *e) {
       }
     } else {
       mv_emit(e, MV_EV_LEAK, b->id, "leak", "leak: #%zu (%s, %zu B) still owned by `%s` at exit",
-               b->id, mv_block_kind_name(b->kind), b->size, v->name);
+              b->id, mv_block_kind_name(b->kind), b->size, v->name);
     }
   }
 }

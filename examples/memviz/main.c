@@ -12,7 +12,7 @@
 
 #include "mv.h"
 
-#define MV_MAX_SCRIPT (1024 * 1024)
+#define MV_MAX_SCRIPT ((size_t)1024 * 1024)
 
 static const char usage[] =
     "usage: memviz [--json | --html FILE] [--strict] [--color | --no-color] SCRIPT\n"

@@ -77,18 +77,18 @@ typedef enum mv_stmt_kind {
 
 typedef struct mv_stmt {
   mv_stmt_kind kind;
-  mv_loc loc;        /* the statement's first token */
-  uint32_t seq;      /* pre-order number, for borrow liveness */
-  uint32_t end_seq;  /* blocks and functions: number of the closing brace */
-  const char *name;  /* LET/ASSIGN/STORE/PRINT/DROP: the variable; FN/CALL: the function */
-  mv_loc name_loc;   /* where name is */
-  int binding;       /* resolved binding of name */
-  bool has_init;     /* LET: false for `let x` */
-  mv_expr e;         /* LET (if has_init), ASSIGN, STORE */
-  rv_vec body;       /* BLOCK/FN: mv_stmt * */
-  mv_loc end_loc;    /* BLOCK/FN: the closing brace */
-  rv_vec params;     /* FN: mv_param */
-  rv_vec args;       /* CALL: mv_expr */
+  mv_loc loc;         /* the statement's first token */
+  uint32_t seq;       /* pre-order number, for borrow liveness */
+  uint32_t end_seq;   /* blocks and functions: number of the closing brace */
+  const char *name;   /* LET/ASSIGN/STORE/PRINT/DROP: the variable; FN/CALL: the function */
+  mv_loc name_loc;    /* where name is */
+  int binding;        /* resolved binding of name */
+  bool has_init;      /* LET: false for `let x` */
+  mv_expr e;          /* LET (if has_init), ASSIGN, STORE */
+  rv_vec body;        /* BLOCK/FN: mv_stmt * */
+  mv_loc end_loc;     /* BLOCK/FN: the closing brace */
+  rv_vec params;      /* FN: mv_param */
+  rv_vec args;        /* CALL: mv_expr */
   struct mv_stmt *fn; /* CALL: the definition */
 } mv_stmt;
 
@@ -126,7 +126,7 @@ typedef struct mv_diag {
   const char *rule; /* short rule id, e.g. "use-after-move" */
   char msg[200];
   mv_loc loc;
-  char label[120]; /* text under the caret */
+  char label[120];       /* text under the caret */
   const char *rule_text; /* the rule broken, in one sentence */
   mv_note notes[MV_MAX_NOTES];
   size_t nnotes;
@@ -144,8 +144,8 @@ void mv_diags_init(mv_diags *d);
 void mv_diags_free(mv_diags *d);
 /* Adds a diagnostic (deduplicated by rule and location); returns it, or
  * NULL if it was a duplicate or memory ran out (both are safe to ignore). */
-mv_diag *mv_diag_add(mv_diags *d, mv_diag_class cls, const char *rule, mv_loc loc,
-                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+mv_diag *mv_diag_add(mv_diags *d, mv_diag_class cls, const char *rule, mv_loc loc, const char *fmt,
+                     ...) __attribute__((format(printf, 5, 6)));
 void mv_diag_note(mv_diag *g, mv_loc loc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void mv_diag_help(mv_diag *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -181,11 +181,11 @@ int mv_resolve(mv_program *p, mv_diags *diags);
 typedef enum mv_vkind { MV_V_UNINIT, MV_V_INT, MV_V_HEAP, MV_V_REF, MV_V_OPAQUE } mv_vkind;
 
 typedef struct mv_value {
-  mv_vkind kind;
-  int64_t i;     /* MV_V_INT */
-  size_t block;  /* MV_V_HEAP: index into heap */
+  int64_t i;       /* MV_V_INT */
+  size_t block;    /* MV_V_HEAP: index into heap */
   uint64_t target; /* MV_V_REF: uid of the variable borrowed */
-  bool mut;      /* MV_V_REF: a mutable borrow */
+  mv_vkind kind;
+  bool mut; /* MV_V_REF: a mutable borrow */
 } mv_value;
 
 typedef enum mv_vstate { MV_ST_LIVE, MV_ST_MOVED, MV_ST_UNINIT } mv_vstate;
@@ -198,15 +198,15 @@ typedef struct mv_var {
   mv_value v;
   mv_vstate state;
   mv_loc decl;
-  mv_loc moved_at;     /* MV_ST_MOVED: where */
-  bool moved_by_drop;  /* ... and whether by drop() */
-  const mv_stmt *moved_by; /* MV_ST_MOVED: the statement that moved it */
-  int moved_arg;       /* ... the argument index when it was a call, else -1 */
-  const mv_stmt *decl_stmt; /* the let that declared it (NULL for parameters) */
-  mv_loc borrow_at;    /* MV_V_REF: where the borrow was taken */
+  mv_loc moved_at;            /* MV_ST_MOVED: where */
+  bool moved_by_drop;         /* ... and whether by drop() */
+  const mv_stmt *moved_by;    /* MV_ST_MOVED: the statement that moved it */
+  int moved_arg;              /* ... the argument index when it was a call, else -1 */
+  const mv_stmt *decl_stmt;   /* the let that declared it (NULL for parameters) */
+  mv_loc borrow_at;           /* MV_V_REF: where the borrow was taken */
   const mv_stmt *borrow_stmt; /* MV_V_REF: the statement that took it */
-  bool stale;          /* shared borrow whose owner was mutated since */
-  const mv_stmt *stale_stmt; /* ... by this statement */
+  bool stale;                 /* shared borrow whose owner was mutated since */
+  const mv_stmt *stale_stmt;  /* ... by this statement */
   mv_loc stale_at;
   const char *owner_name; /* MV_V_REF: name of the variable borrowed */
 } mv_var;
@@ -217,13 +217,13 @@ typedef struct mv_block {
   size_t id; /* 1-based, shown as #id */
   mv_bkind kind;
   size_t size;
-  int64_t ival;       /* box: the integer; rc of an int: the integer */
-  const char *str;    /* string: the text (arena) */
+  int64_t ival;    /* box: the integer; rc of an int: the integer */
+  const char *str; /* string: the text (arena) */
   size_t str_len;
-  size_t rc;          /* rc: strong count */
-  size_t inner;       /* rc holding a box/string: its index + 1, 0 if none */
+  size_t rc;    /* rc: strong count */
+  size_t inner; /* rc holding a box/string: its index + 1, 0 if none */
   bool freed;
-  bool owned_by_rc;   /* the owner is an rc block, not a variable */
+  bool owned_by_rc; /* the owner is an rc block, not a variable */
 } mv_block;
 
 typedef struct mv_frame {
@@ -243,7 +243,7 @@ typedef enum mv_ekind {
 } mv_ekind;
 typedef struct mv_event {
   mv_ekind kind;
-  size_t block; /* MV_EV_FREE / MV_EV_LEAK: block id */
+  size_t block;       /* MV_EV_FREE / MV_EV_LEAK: block id */
   const char *reason; /* FREE: "scope end", "explicit drop", "last reference gone", ... */
   char text[MV_EVENT_TEXT];
 } mv_event;
@@ -271,18 +271,18 @@ typedef struct mv_engine {
   mv_diags *diags;
   bool checking; /* check mode: record diagnostics, don't run function bodies */
   bool strict;
-  rv_vec vars;   /* mv_var */
-  rv_vec heap;   /* mv_block */
-  rv_vec frames; /* mv_frame */
-  rv_vec events; /* mv_event, cleared after each step */
+  rv_vec vars;    /* mv_var */
+  rv_vec heap;    /* mv_block */
+  rv_vec frames;  /* mv_frame */
+  rv_vec events;  /* mv_event, cleared after each step */
   rv_vec pending; /* mv_pending: borrows held by the arguments of the call being set up */
   uint64_t next_uid;
   size_t steps;
   size_t max_steps;
   mv_step_fn on_step;
   void *ctx;
-  int err; /* first RV_E* error (RV_ENOMEM, RV_ELIMIT) */
-  rv_vec by_seq; /* mv_stmt *: statement for each pre-order number */
+  int err;            /* first RV_E* error (RV_ENOMEM, RV_ELIMIT) */
+  rv_vec by_seq;      /* mv_stmt *: statement for each pre-order number */
   const mv_stmt *cur; /* statement being executed */
   int cur_arg;        /* argument being evaluated, -1 outside calls */
 } mv_engine;
@@ -299,8 +299,8 @@ mv_frame *mv_frame_top(mv_engine *e);
 /* True when the borrow held in var is used again later in its frame. */
 bool mv_ref_live(const mv_engine *e, const mv_var *ref);
 const mv_stmt *mv_stmt_by_seq(const mv_engine *e, uint32_t seq);
-void mv_emit(mv_engine *e, mv_ekind kind, size_t block, const char *reason, const char *fmt,
-              ...) __attribute__((format(printf, 5, 6)));
+void mv_emit(mv_engine *e, mv_ekind kind, size_t block, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 /* Releases what value owns (free, or decrement a count), with events. */
 void mv_value_drop(mv_engine *e, const mv_value *v, const char *who, const char *reason);
 /* Calls on_step (run mode) and clears the events. */

@@ -61,8 +61,8 @@ static void lex(parser *ps) {
   tok *t = &ps->t;
   memset(t, 0, sizeof(*t));
   for (;;) {
-    while (ps->pos < ps->len && (ps->s[ps->pos] == ' ' || ps->s[ps->pos] == '\t' ||
-                                 ps->s[ps->pos] == '\r')) {
+    while (ps->pos < ps->len &&
+           (ps->s[ps->pos] == ' ' || ps->s[ps->pos] == '\t' || ps->s[ps->pos] == '\r')) {
       advance_char(ps);
     }
     if (ps->pos < ps->len && ps->s[ps->pos] == '#') {
@@ -170,8 +170,8 @@ static bool tok_is(const tok *t, const char *kw) {
 }
 
 static bool is_keyword(const tok *t) {
-  static const char *const kws[] = {"let", "box", "string", "rc", "clone", "drop", "print",
-                                    "fn",  "own", "mut",    "main"};
+  static const char *const kws[] = {"let",   "box", "string", "rc",  "clone", "drop",
+                                    "print", "fn",  "own",    "mut", "main"};
   for (size_t i = 0; i < sizeof(kws) / sizeof(kws[0]); i++) {
     if (tok_is(t, kws[i])) {
       return true;
@@ -270,7 +270,12 @@ static bool string_lit(parser *ps, mv_expr *e) {
     char c = t->p[i];
     if (c == '\\') {
       char d = t->p[++i];
-      c = d == 'n' ? '\n' : d == 't' ? '\t' : d;
+      c = d;
+      if (d == 'n') {
+        c = '\n';
+      } else if (d == 't') {
+        c = '\t';
+      }
     }
     out[n++] = c;
   }
@@ -401,8 +406,7 @@ static bool parse_args(parser *ps, mv_stmt *s) {
     if (!parse_expr(ps, &e)) {
       return false;
     }
-    if (e.kind != MV_E_NAME && e.kind != MV_E_REF && e.kind != MV_E_REFMUT &&
-        e.kind != MV_E_INT) {
+    if (e.kind != MV_E_NAME && e.kind != MV_E_REF && e.kind != MV_E_REFMUT && e.kind != MV_E_INT) {
       ps->failed = true;
       mv_diag *g = mv_diag_add(ps->diags, MV_D_SYNTAX, "syntax", e.loc,
                                "expected an argument: a name, `&name`, `&mut name` or an integer");
@@ -464,8 +468,8 @@ static int parse_stmt(parser *ps, mv_stmt **out) {
   } else if (first.kind == T_STAR) {
     lex(ps);
     s->kind = MV_S_STORE;
-    ok = expect_name(ps, &s->name, &s->name_loc) && expect(ps, T_EQ, "`=`") &&
-         parse_expr(ps, &s->e);
+    ok =
+        expect_name(ps, &s->name, &s->name_loc) && expect(ps, T_EQ, "`=`") && parse_expr(ps, &s->e);
   } else if (first.kind == T_LB || tok_is(&first, "fn")) {
     if (ps->depth >= MV_MAX_NEST) {
       syntax(ps, "less nesting (more than 64 levels)");

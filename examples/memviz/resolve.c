@@ -142,8 +142,8 @@ static int resolve_stmt(resolver *r, mv_stmt *s) {
     }
     mv_binding *b = binding(r, id);
     if (!b->is_fn) {
-      name_error(r, s->name_loc, "a variable, not a function", "expected a function, found variable",
-                 s->name);
+      name_error(r, s->name_loc, "a variable, not a function",
+                 "expected a function, found variable", s->name);
       return RV_OK;
     }
     s->binding = id;

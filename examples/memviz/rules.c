@@ -53,8 +53,7 @@ static const mv_stmt *last_use(const mv_engine *e, const mv_var *ref) {
 }
 
 /* A fix that puts statement `first` right before statement `then`. */
-static void fix_reorder(mv_diag *g, const mv_engine *e, const mv_stmt *first,
-                        const mv_stmt *then) {
+static void fix_reorder(mv_diag *g, const mv_engine *e, const mv_stmt *first, const mv_stmt *then) {
   char a[200], b[200];
   mv_stmt_text(e, first, a, sizeof(a));
   mv_stmt_text(e, then, b, sizeof(b));
@@ -104,22 +103,21 @@ void mv_err_moved(mv_engine *e, const mv_var *v, mv_loc loc) {
   }
   snprintf(g->label, sizeof(g->label), "value used here after %s",
            v->moved_by_drop ? "drop" : "move");
-  mv_diag_note(g, v->moved_at, "`%s` was %s here", v->name,
-               v->moved_by_drop ? "dropped" : "moved");
+  mv_diag_note(g, v->moved_at, "`%s` was %s here", v->name, v->moved_by_drop ? "dropped" : "moved");
   const mv_stmt *m = v->moved_by;
   if (!m) {
     return;
   }
   if ((m->kind == MV_S_LET || m->kind == MV_S_ASSIGN) && m->e.kind == MV_E_NAME) {
     mv_diag_help(g, "borrow instead of moving (nothing is copied):");
-    mv_diag_fix(g, m->loc.line, "%s%s = &%s", m->kind == MV_S_LET ? "let " : "", m->name,
-                v->name);
+    mv_diag_fix(g, m->loc.line, "%s%s = &%s", m->kind == MV_S_LET ? "let " : "", m->name, v->name);
   } else if (m->kind == MV_S_CALL && m->fn && v->moved_arg >= 0) {
     const mv_param *p = MV_AT(&m->fn->params, mv_param, (size_t)v->moved_arg);
     char call[200];
     call_with_borrow(m, v->moved_arg, call, sizeof(call));
-    mv_diag_help(g, "if `%s` only reads `%s`, let it borrow: declare `%s: &` and pass `&%s`:",
-                 m->name, p ? p->name : "?", p ? p->name : "?", v->name);
+    mv_diag_help(g,
+                 "if `%s` only reads `%s`, let it borrow: declare `%s: &` and pass `&%s`:", m->name,
+                 p ? p->name : "?", p ? p->name : "?", v->name);
     mv_diag_fix(g, m->loc.line, "%s", call);
   } else if (m->kind == MV_S_DROP) {
     mv_diag_help(g, "move `drop(%s)` after this use:", v->name);
@@ -214,8 +212,9 @@ void mv_err_dangling(mv_engine *e, const mv_var *owner, const mv_var *ref, mv_lo
     mv_diag_note(g, u->loc, "the borrow `%s` is used later here", ref->name);
   }
   if (block && owner->decl_stmt) {
-    mv_diag_help(g, "restructure the scopes: declare `%s` before the block, so it lives as "
-                    "long as `%s`:",
+    mv_diag_help(g,
+                 "restructure the scopes: declare `%s` before the block, so it lives as "
+                 "long as `%s`:",
                  owner->name, ref->name);
     char a[200];
     mv_stmt_text(e, owner->decl_stmt, a, sizeof(a));
@@ -239,8 +238,7 @@ void mv_err_move_borrowed(mv_engine *e, const mv_var *owner, mv_loc loc, bool is
   if (!g) {
     return;
   }
-  snprintf(g->label, sizeof(g->label), "%s of `%s` here", is_drop ? "drop" : "move",
-           owner->name);
+  snprintf(g->label, sizeof(g->label), "%s of `%s` here", is_drop ? "drop" : "move", owner->name);
   if (!ref) {
     mv_diag_note(g, pend->at, "`%s` is borrowed here for the whole call", owner->name);
     return;
@@ -252,22 +250,20 @@ void mv_err_move_borrowed(mv_engine *e, const mv_var *owner, mv_loc loc, bool is
   }
   const mv_stmt *s = e->cur;
   if (is_drop && u) {
-    mv_diag_help(g, "move `drop(%s)` later, after the last use of `%s`:", owner->name,
-                 ref->name);
+    mv_diag_help(g, "move `drop(%s)` later, after the last use of `%s`:", owner->name, ref->name);
     fix_reorder(g, e, u, s);
   } else if (s && (s->kind == MV_S_LET || s->kind == MV_S_ASSIGN) && s->e.kind == MV_E_NAME) {
     mv_diag_help(g, "borrow instead of moving (nothing is copied):");
     mv_diag_fix(g, s->loc.line, "%s%s = &%s", s->kind == MV_S_LET ? "let " : "", s->name,
                 owner->name);
   } else if (u) {
-    mv_diag_help(g, "end the borrow earlier: use `%s` for the last time before the move:",
-                 ref->name);
+    mv_diag_help(g,
+                 "end the borrow earlier: use `%s` for the last time before the move:", ref->name);
     fix_reorder(g, e, u, s);
   }
 }
 
-void mv_err_move_out_of_borrow(mv_engine *e, const char *name, mv_loc loc, bool via_rc,
-                               bool mut) {
+void mv_err_move_out_of_borrow(mv_engine *e, const char *name, mv_loc loc, bool via_rc, bool mut) {
   char msg[200];
   if (via_rc) {
     snprintf(msg, sizeof(msg), "cannot move out of `*%s`: an rc value is shared", name);

@@ -18,8 +18,7 @@ void mv_err_dangling(mv_engine *e, const mv_var *owner, const mv_var *ref, mv_lo
                      const mv_stmt *block);
 void mv_err_move_borrowed(mv_engine *e, const mv_var *owner, mv_loc loc, bool is_drop,
                           const mv_var *ref, const mv_pending *pend);
-void mv_err_move_out_of_borrow(mv_engine *e, const char *name, mv_loc loc, bool via_rc,
-                               bool mut);
+void mv_err_move_out_of_borrow(mv_engine *e, const char *name, mv_loc loc, bool via_rc, bool mut);
 void mv_err_shared_write(mv_engine *e, const mv_var *ref, mv_loc loc);
 void mv_err_leak(mv_engine *e, const mv_var *v, const mv_block *b);
 void mv_err_type(mv_engine *e, mv_loc loc, const char *label, const char *msg);

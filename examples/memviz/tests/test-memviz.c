@@ -34,15 +34,14 @@ static void done(result *r) {
   mv_diags_free(&r->diags);
 }
 
-static const mv_diag *diag(const result *r, size_t i) {
-  return MV_AT(&r->diags.list, mv_diag, i);
-}
+static const mv_diag *diag(const result *r, size_t i) { return MV_AT(&r->diags.list, mv_diag, i); }
 
 static void test_parse_ok(void **state) {
   (void)state;
   result r;
-  check(&r, "# c\nlet a = box 5 # c\n\nfn f(x: own, y: &, z: &mut) {\n  print x\n}\n"
-            "let b = 1\nlet c = 2\nf(a, &b, &mut c)\n{\n  let s = string \"h\\\"i\"\n}\n",
+  check(&r,
+        "# c\nlet a = box 5 # c\n\nfn f(x: own, y: &, z: &mut) {\n  print x\n}\n"
+        "let b = 1\nlet c = 2\nf(a, &b, &mut c)\n{\n  let s = string \"h\\\"i\"\n}\n",
         false);
   assert_int_equal(r.rc, RV_OK);
   assert_int_equal(rv_vec_len(&r.prog.top), 6);
@@ -94,11 +93,11 @@ static void test_syntax_errors(void **state) {
 static void test_names(void **state) {
   (void)state;
   static const char *const bad[] = {
-      "print x\n",                             /* unknown */
-      "f(1)\nfn f(x: own) {\n}\n",             /* called before its definition */
-      "fn f(x: own) {\n  f(x)\n}\n",           /* recursion is impossible */
-      "fn f(x: own) {\n}\nf(1, 2)\n",          /* arity */
-      "let a = 1\na(1)\n",                     /* not a function */
+      "print x\n",                                /* unknown */
+      "f(1)\nfn f(x: own) {\n}\n",                /* called before its definition */
+      "fn f(x: own) {\n  f(x)\n}\n",              /* recursion is impossible */
+      "fn f(x: own) {\n}\nf(1, 2)\n",             /* arity */
+      "let a = 1\na(1)\n",                        /* not a function */
       "let a = 1\nfn f(x: own) {\n print a\n}\n", /* no captures */
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -144,8 +143,8 @@ static void test_rules(void **state) {
     }
     const mv_diag *g = diag(&r, 0);
     if (strcmp(g->rule, cases[i].rule) != 0 || g->loc.line != cases[i].line) {
-      fail_msg("case %zu: got %s at line %u, want %s at %u", i, g->rule, g->loc.line,
-               cases[i].rule, cases[i].line);
+      fail_msg("case %zu: got %s at line %u, want %s at %u", i, g->rule, g->loc.line, cases[i].rule,
+               cases[i].line);
     }
     assert_int_equal(mv_diags_exit_code(&r.diags), 1);
     assert_int_equal(g->help[0] != '\0', cases[i].help);
@@ -221,7 +220,7 @@ static void test_run_events(void **state) {
   assert_int_equal(c.scope_end, 2);
   assert_int_equal(c.last_ref, 1);
   assert_int_equal(c.explicit_drop, 2); /* the rc block (with its box) and e */
-  assert_int_equal(c.frees, 5); /* a, b, the rc block, the box it owned, e */
+  assert_int_equal(c.frees, 5);         /* a, b, the rc block, the box it owned, e */
   assert_int_equal(c.leaks, 1);
   assert_int_equal(c.steps, 12); /* 10 statements, the `}` and exit */
   done(&r);
@@ -231,21 +230,21 @@ static void test_limits(void **state) {
   (void)state;
   /* 100 nested blocks: rejected before the recursion gets deep. */
   char src[1024] = "";
-  for (int i = 0; i < 100; i++) {
-    strcat(src, "{\n");
+  for (size_t i = 0; i < 100; i++) {
+    memcpy(src + 2 * i, "{\n", 3);
   }
   result r;
   check(&r, src, false);
   assert_int_equal(r.rc, RV_EMALFORMED);
   done(&r);
   /* Calls doubling at each level: 2^20 steps, stopped by the step limit. */
-  char big[4096] = "fn f0(x: own) {\n}\n";
+  char big[4096];
+  size_t used = (size_t)snprintf(big, sizeof(big), "fn f0(x: own) {\n}\n");
   for (int i = 1; i <= 20; i++) {
-    char line[128];
-    snprintf(line, sizeof(line), "fn f%d(x: own) {\n  f%d(1)\n  f%d(1)\n}\n", i, i - 1, i - 1);
-    strcat(big, line);
+    used += (size_t)snprintf(big + used, sizeof(big) - used,
+                             "fn f%d(x: own) {\n  f%d(1)\n  f%d(1)\n}\n", i, i - 1, i - 1);
   }
-  strcat(big, "f20(1)\n");
+  snprintf(big + used, sizeof(big) - used, "f20(1)\n");
   check(&r, big, false);
   assert_int_equal(r.rc, RV_OK);
   counts c = {0};
@@ -256,10 +255,10 @@ static void test_limits(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_parse_ok),   cmocka_unit_test(test_syntax_errors),
-      cmocka_unit_test(test_names),      cmocka_unit_test(test_rules),
+      cmocka_unit_test(test_parse_ok),    cmocka_unit_test(test_syntax_errors),
+      cmocka_unit_test(test_names),       cmocka_unit_test(test_rules),
       cmocka_unit_test(test_leak_strict), cmocka_unit_test(test_valid),
-      cmocka_unit_test(test_run_events), cmocka_unit_test(test_limits),
+      cmocka_unit_test(test_run_events),  cmocka_unit_test(test_limits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
