@@ -8,3 +8,10 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "hexdump: rivet-core bytes and buffers (examples/hexdump)"
 printf 'rivet: independent C11 libraries\n\x00\x01\x02' | "$build/examples/hexdump/hexdump"
+
+say "memviz: ownership visualizer (examples/memviz): a valid script, step by step"
+"$build/examples/memviz/memviz" examples/memviz/scripts/functions.rv
+
+say "memviz: a script that breaks the rules is rejected (exit 1), with fixes that copy nothing"
+"$build/examples/memviz/memviz" examples/memviz/scripts/several.rv || echo "(memviz exited with $?)"
+"$build/examples/memviz/memviz" --html "$build/memviz-rc.html" examples/memviz/scripts/rc.rv
