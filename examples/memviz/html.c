@@ -13,7 +13,7 @@ static const char page_head[] =
     "body{font:14px/1.4 system-ui,sans-serif;margin:16px;background:#fafafa;color:#222}\n"
     "h1{font-size:18px;margin:0 0 8px}#bar{display:flex;gap:12px;align-items:center}\n"
     "#slider{flex:1}#label{font-family:monospace;font-weight:bold}\n"
-    "#main{display:flex;gap:24px;margin-top:12px;position:relative}\n"
+    "#main{display:flex;gap:24px;margin-top:12px;position:relative;padding-right:90px}\n"
     "#src{font-family:monospace;white-space:pre;background:#fff;border:1px solid #ccc;"
     "padding:8px;min-width:260px;max-height:640px;overflow:auto}\n"
     "#src div.cur{background:#ffe9a8}\n"
