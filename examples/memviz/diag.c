@@ -23,9 +23,9 @@
 
 #define MV_MAX_DIAGS 100
 
-void mv_diags_init(mv_diags *d) {
+void mv_diags_init(mv_diags *d, const rv_alloc *alloc) {
   memset(d, 0, sizeof(*d));
-  rv_vec_init(&d->list, sizeof(mv_diag), NULL);
+  rv_vec_init(&d->list, sizeof(mv_diag), alloc);
 }
 
 void mv_diags_free(mv_diags *d) { rv_vec_free(&d->list); }

@@ -29,12 +29,12 @@ int mv_engine_init(mv_engine *e, mv_program *prog, mv_diags *diags, bool checkin
   e->checking = checking;
   e->max_steps = MV_MAX_STEPS;
   e->next_uid = 1;
-  rv_vec_init(&e->vars, sizeof(mv_var), NULL);
-  rv_vec_init(&e->heap, sizeof(mv_block), NULL);
-  rv_vec_init(&e->frames, sizeof(mv_frame), NULL);
-  rv_vec_init(&e->events, sizeof(mv_event), NULL);
-  rv_vec_init(&e->pending, sizeof(mv_pending), NULL);
-  rv_vec_init(&e->by_seq, sizeof(mv_stmt *), NULL);
+  rv_vec_init(&e->vars, sizeof(mv_var), prog->alloc);
+  rv_vec_init(&e->heap, sizeof(mv_block), prog->alloc);
+  rv_vec_init(&e->frames, sizeof(mv_frame), prog->alloc);
+  rv_vec_init(&e->events, sizeof(mv_event), prog->alloc);
+  rv_vec_init(&e->pending, sizeof(mv_pending), prog->alloc);
+  rv_vec_init(&e->by_seq, sizeof(mv_stmt *), prog->alloc);
   for (uint32_t i = 0; i <= prog->nseq; i++) {
     mv_stmt *none = NULL;
     if (rv_vec_push(&e->by_seq, &none) != RV_OK) {

@@ -101,9 +101,9 @@ int main(int argc, char **argv) {
   }
   mv_program prog;
   mv_diags diags;
-  mv_diags_init(&diags);
+  mv_diags_init(&diags, NULL);
   int status = 0;
-  rc = mv_parse(&prog, (const char *)src.data, src.len, &diags);
+  rc = mv_parse(&prog, (const char *)src.data, src.len, &diags, NULL);
   if (rc == RV_OK) {
     rc = mv_resolve(&prog, &diags);
   }

@@ -140,7 +140,8 @@ typedef struct mv_diags {
   bool oom;    /* a diagnostic could not be stored */
 } mv_diags;
 
-void mv_diags_init(mv_diags *d);
+/* alloc: where the list comes from (NULL: libc). */
+void mv_diags_init(mv_diags *d, const rv_alloc *alloc);
 void mv_diags_free(mv_diags *d);
 /* Adds a diagnostic (deduplicated by rule and location); returns it, or
  * NULL if it was a duplicate or memory ran out (both are safe to ignore). */
@@ -163,12 +164,15 @@ typedef struct mv_program {
   rv_vec top;      /* mv_stmt *: the top-level statements */
   rv_vec bindings; /* mv_binding, filled by mv_resolve */
   uint32_t nseq;
+  const rv_alloc *alloc; /* for the engine's and the resolver's vectors */
 } mv_program;
 
 /* Parses src (not necessarily NUL-terminated). Syntax errors go to diags.
+ * Everything the program and the engine allocate comes from alloc (NULL:
+ * libc), which must outlive the program.
  * Returns 0, RV_EMALFORMED (see diags) or RV_ENOMEM. The program must be
  * freed with mv_program_free() whatever the result. */
-int mv_parse(mv_program *p, const char *src, size_t len, mv_diags *diags);
+int mv_parse(mv_program *p, const char *src, size_t len, mv_diags *diags, const rv_alloc *alloc);
 void mv_program_free(mv_program *p);
 /* Source line n (1-based) without its newline; *len receives its length. */
 const char *mv_program_line(const mv_program *p, uint32_t n, size_t *len);

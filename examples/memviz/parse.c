@@ -586,11 +586,12 @@ const char *mv_program_line(const mv_program *p, uint32_t n, size_t *len) {
   return p->src + st;
 }
 
-int mv_parse(mv_program *p, const char *src, size_t len, mv_diags *diags) {
+int mv_parse(mv_program *p, const char *src, size_t len, mv_diags *diags, const rv_alloc *alloc) {
   memset(p, 0, sizeof(*p));
-  rv_vec_init(&p->lines, sizeof(size_t), NULL);
-  rv_vec_init(&p->bindings, sizeof(mv_binding), NULL);
-  if (rv_arena_init(&p->arena, NULL, 0) != RV_OK) {
+  p->alloc = alloc;
+  rv_vec_init(&p->lines, sizeof(size_t), alloc);
+  rv_vec_init(&p->bindings, sizeof(mv_binding), alloc);
+  if (rv_arena_init(&p->arena, alloc, 0) != RV_OK) {
     return RV_ENOMEM;
   }
   char *copy = rv_arena_memdup(&p->arena, len ? src : "", len);

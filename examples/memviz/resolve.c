@@ -177,7 +177,7 @@ static int resolve_list(resolver *r, rv_vec *body) {
 
 int mv_resolve(mv_program *p, mv_diags *diags) {
   resolver r = {.p = p, .diags = diags};
-  rv_vec_init(&r.scope, sizeof(int), NULL);
+  rv_vec_init(&r.scope, sizeof(int), p->alloc);
   int rc = resolve_list(&r, &p->top);
   p->nseq = ++r.seq;
   rv_vec_free(&r.scope);

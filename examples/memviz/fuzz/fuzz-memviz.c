@@ -34,8 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   bool strict = size > 0 && (data[0] & 1);
   mv_program prog;
   mv_diags diags;
-  mv_diags_init(&diags);
-  int rc = mv_parse(&prog, (const char *)data, size, &diags);
+  mv_diags_init(&diags, NULL);
+  int rc = mv_parse(&prog, (const char *)data, size, &diags, NULL);
   if (rc == RV_OK) {
     rc = mv_resolve(&prog, &diags);
   }

@@ -19,8 +19,8 @@ typedef struct result {
 
 /* Parse, resolve and check src; the caller frees with done(). */
 static void check(result *r, const char *src, bool strict) {
-  mv_diags_init(&r->diags);
-  r->rc = mv_parse(&r->prog, src, strlen(src), &r->diags);
+  mv_diags_init(&r->diags, NULL);
+  r->rc = mv_parse(&r->prog, src, strlen(src), &r->diags, NULL);
   if (r->rc == RV_OK) {
     r->rc = mv_resolve(&r->prog, &r->diags);
   }
@@ -74,12 +74,12 @@ static void test_syntax_errors(void **state) {
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     result r;
-    mv_diags_init(&r.diags);
+    mv_diags_init(&r.diags, NULL);
     size_t len = strlen(cases[i].src);
     if (i == 9) {
       len = 11; /* contains a NUL */
     }
-    r.rc = mv_parse(&r.prog, cases[i].src, len, &r.diags);
+    r.rc = mv_parse(&r.prog, cases[i].src, len, &r.diags, NULL);
     assert_int_equal(r.rc, RV_EMALFORMED);
     assert_true(rv_vec_len(&r.diags.list) >= 1);
     assert_string_equal(diag(&r, 0)->rule, "syntax");
@@ -253,12 +253,48 @@ static void test_limits(void **state) {
   done(&r);
 }
 
+/* Every allocation failure, at every point of parse, resolve, check and
+ * run, is reported as RV_ENOMEM and leaks nothing. */
+static void test_oom(void **state) {
+  (void)state;
+  static const char src[] =
+      "fn f(x: own, y: &, z: &mut) {\n  print y\n  *z = 2\n}\nlet a = box 1\nlet b = 2\n"
+      "let s = string \"s\"\nf(a, &s, &mut b)\n{\n  let c = rc s\n  let d = clone c\n}\n"
+      "let m = box 3\nlet r = &m\nprint r\ndrop(m)\nlet bad = b\nprint bad\n";
+  size_t ok_at = 0;
+  for (size_t n = 0; n < 1000 && !ok_at; n++) {
+    rv_alloc_failing f;
+    const rv_alloc *a = rv_alloc_failing_init(&f, NULL, n);
+    mv_program prog;
+    mv_diags diags;
+    mv_diags_init(&diags, a);
+    int rc = mv_parse(&prog, src, sizeof(src) - 1, &diags, a);
+    rc = rc ? rc : mv_resolve(&prog, &diags);
+    rc = rc ? rc : mv_check(&prog, &diags, false);
+    counts c = {0};
+    rc = rc ? rc : mv_run(&prog, &diags, count_step, &c);
+    if (rc == RV_OK) {
+      ok_at = n;
+      assert_int_equal(rv_vec_len(&diags.list), 0);
+    } else if (rc != RV_ENOMEM) {
+      fail_msg("failing allocation %zu: %s", n, rv_strerror(rc));
+    }
+    mv_program_free(&prog);
+    mv_diags_free(&diags);
+    if (f.live_blocks != 0 || f.live_bytes != 0) {
+      fail_msg("failing allocation %zu: %zu blocks leaked", n, f.live_blocks);
+    }
+  }
+  assert_true(ok_at > 5); /* it took several allocations, each one failed once */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parse_ok),    cmocka_unit_test(test_syntax_errors),
       cmocka_unit_test(test_names),       cmocka_unit_test(test_rules),
       cmocka_unit_test(test_leak_strict), cmocka_unit_test(test_valid),
       cmocka_unit_test(test_run_events),  cmocka_unit_test(test_limits),
+      cmocka_unit_test(test_oom),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
