@@ -167,6 +167,7 @@ void mv_diags_print(FILE *out, const mv_diags *d, const mv_program *p, const cha
       const mv_note *n = &g->notes[k];
       fprintf(out, "%snote%s: %s\n", c.note, c.off, n->text);
       fprintf(out, "%*s%s-->%s %s:%u:%u\n", w, "", c.blue, c.off, file, n->loc.line, n->loc.col);
+      fprintf(out, "%s%*s |%s\n", c.blue, w, "", c.off);
       snippet(out, p, n->loc, w, '-', "", c.blue, &c);
     }
     if (g->rule_text) {

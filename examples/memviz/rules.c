@@ -43,6 +43,19 @@ void mv_stmt_text(const mv_engine *e, const mv_stmt *s, char *buf, size_t n) {
   snprintf(buf, n, "%.*s", (int)(en - st), line + st);
 }
 
+/* The location of a whole statement (up to its comment), for underlining. */
+static mv_loc stmt_span(const mv_engine *e, const mv_stmt *s, mv_loc fallback) {
+  if (!s) {
+    return fallback;
+  }
+  char text[200];
+  mv_stmt_text(e, s, text, sizeof(text));
+  mv_loc loc = s->loc;
+  size_t n = strlen(text);
+  loc.len = n ? (uint32_t)n : 1;
+  return loc;
+}
+
 /* The statement that last uses the borrow held in ref. */
 static const mv_stmt *last_use(const mv_engine *e, const mv_var *ref) {
   if (ref->binding < 0) {
@@ -103,7 +116,8 @@ void mv_err_moved(mv_engine *e, const mv_var *v, mv_loc loc) {
   }
   snprintf(g->label, sizeof(g->label), "value used here after %s",
            v->moved_by_drop ? "drop" : "move");
-  mv_diag_note(g, v->moved_at, "`%s` was %s here", v->name, v->moved_by_drop ? "dropped" : "moved");
+  mv_diag_note(g, v->moved_by_drop ? stmt_span(e, v->moved_by, v->moved_at) : v->moved_at,
+               "`%s` was %s here", v->name, v->moved_by_drop ? "dropped" : "moved");
   const mv_stmt *m = v->moved_by;
   if (!m) {
     return;
@@ -131,12 +145,12 @@ void mv_err_moved(mv_engine *e, const mv_var *v, mv_loc loc) {
 void mv_err_double_drop(mv_engine *e, const mv_var *v, mv_loc loc) {
   char msg[200];
   snprintf(msg, sizeof(msg), "`%s` is dropped twice", v->name);
-  mv_diag *g = own(e, "double-drop", loc, R_DDROP, msg);
+  mv_diag *g = own(e, "double-drop", stmt_span(e, e->cur, loc), R_DDROP, msg);
   if (!g) {
     return;
   }
   snprintf(g->label, sizeof(g->label), "second drop here");
-  mv_diag_note(g, v->moved_at, "`%s` was already dropped here", v->name);
+  mv_diag_note(g, stmt_span(e, v->moved_by, v->moved_at), "`%s` was already dropped here", v->name);
   mv_diag_help(g, "delete this line: the first `drop(%s)` already freed it", v->name);
 }
 
@@ -171,7 +185,7 @@ void mv_err_conflict(mv_engine *e, mv_loc loc, const char *what, const mv_var *r
                ref->owner_name ? ref->owner_name : "?");
   const mv_stmt *u = last_use(e, ref);
   if (u) {
-    mv_diag_note(g, u->loc, "the borrow is used again here, so it is still live");
+    mv_diag_note(g, stmt_span(e, u, u->loc), "the borrow is used again here, so it is still live");
     mv_diag_help(g, "end the borrow earlier: make this use of `%s` its last, before line %u:",
                  ref->name, loc.line);
     fix_reorder(g, e, u, e->cur);
@@ -188,7 +202,8 @@ void mv_err_stale(mv_engine *e, mv_var *ref, mv_loc loc) {
     return;
   }
   snprintf(g->label, sizeof(g->label), "borrow used here, after the mutation");
-  mv_diag_note(g, ref->stale_at, "`%s` is mutated here while `%s` borrows it", owner, ref->name);
+  mv_diag_note(g, stmt_span(e, ref->stale_stmt, ref->stale_at),
+               "`%s` is mutated here while `%s` borrows it", owner, ref->name);
   mv_diag_note(g, ref->borrow_at, "`%s` borrows `%s` here", ref->name, owner);
   if (ref->stale_stmt) {
     mv_diag_help(g, "end the borrow earlier: use `%s` before `%s` is mutated:", ref->name, owner);
@@ -209,7 +224,7 @@ void mv_err_dangling(mv_engine *e, const mv_var *owner, const mv_var *ref, mv_lo
                owner->name);
   const mv_stmt *u = last_use(e, ref);
   if (u) {
-    mv_diag_note(g, u->loc, "the borrow `%s` is used later here", ref->name);
+    mv_diag_note(g, stmt_span(e, u, u->loc), "the borrow `%s` is used later here", ref->name);
   }
   if (block && owner->decl_stmt) {
     mv_diag_help(g,
@@ -234,7 +249,8 @@ void mv_err_move_borrowed(mv_engine *e, const mv_var *owner, mv_loc loc, bool is
   } else {
     snprintf(msg, sizeof(msg), "cannot move out of `%s` because it is borrowed", owner->name);
   }
-  mv_diag *g = own(e, "move-while-borrowed", loc, R_MOVEB, msg);
+  mv_diag *g =
+      own(e, "move-while-borrowed", is_drop ? stmt_span(e, e->cur, loc) : loc, R_MOVEB, msg);
   if (!g) {
     return;
   }
@@ -246,7 +262,7 @@ void mv_err_move_borrowed(mv_engine *e, const mv_var *owner, mv_loc loc, bool is
   mv_diag_note(g, ref->borrow_at, "`%s` borrows `%s` here", ref->name, owner->name);
   const mv_stmt *u = last_use(e, ref);
   if (u) {
-    mv_diag_note(g, u->loc, "the borrow is used later here");
+    mv_diag_note(g, stmt_span(e, u, u->loc), "the borrow is used later here");
   }
   const mv_stmt *s = e->cur;
   if (is_drop && u) {
