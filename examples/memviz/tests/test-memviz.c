@@ -253,6 +253,36 @@ static void test_limits(void **state) {
   done(&r);
 }
 
+static int failing_step(void *ctx, const mv_engine *e, uint32_t line, const char *label) {
+  (void)e;
+  (void)line;
+  (void)label;
+  size_t *left = ctx;
+  return (*left)-- == 0 ? RV_EIO : RV_OK;
+}
+
+/* What only a run can find: a function checked with stand-in arguments gets
+ * a value it cannot write through; and a renderer's error stops the run. */
+static void test_run_errors(void **state) {
+  (void)state;
+  result r;
+  check(&r, "fn f(x: own) {\n  *x = 5\n}\nlet s = string \"a\"\nf(s)\n", false);
+  assert_int_equal(r.rc, RV_OK);
+  counts c = {0};
+  assert_int_equal(mv_run(&r.prog, &r.diags, count_step, &c), RV_EMALFORMED);
+  assert_int_equal(rv_vec_len(&r.diags.list), 1);
+  assert_string_equal(diag(&r, 0)->rule, "type");
+  assert_int_equal(diag(&r, 0)->loc.line, 2);
+  assert_int_equal(mv_diags_exit_code(&r.diags), 2);
+  done(&r);
+
+  check(&r, "let a = box 1\nlet b = a\ndrop(b)\n", false);
+  assert_int_equal(r.rc, RV_OK);
+  size_t left = 2;
+  assert_int_equal(mv_run(&r.prog, &r.diags, failing_step, &left), RV_EIO);
+  done(&r);
+}
+
 /* Every allocation failure, at every point of parse, resolve, check and
  * run, is reported as RV_ENOMEM and leaks nothing. */
 static void test_oom(void **state) {
@@ -294,7 +324,7 @@ int main(void) {
       cmocka_unit_test(test_names),       cmocka_unit_test(test_rules),
       cmocka_unit_test(test_leak_strict), cmocka_unit_test(test_valid),
       cmocka_unit_test(test_run_events),  cmocka_unit_test(test_limits),
-      cmocka_unit_test(test_oom),
+      cmocka_unit_test(test_oom),         cmocka_unit_test(test_run_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
