@@ -15,3 +15,5 @@ say "memviz: ownership visualizer (examples/memviz): a valid script, step by ste
 say "memviz: a script that breaks the rules is rejected (exit 1), with fixes that copy nothing"
 "$build/examples/memviz/memviz" examples/memviz/scripts/several.rv || echo "(memviz exited with $?)"
 "$build/examples/memviz/memviz" --html "$build/memviz-rc.html" examples/memviz/scripts/rc.rv
+say "wordfreq: rivet-core arena + vec (examples/vec)"
+printf 'The cat saw the dog. The DOG saw a cat; a cat ran!\nIt is the end.\n' | "$build/examples/vec/wordfreq" -n 5

@@ -1,11 +1,12 @@
 /* bench-arena: many small objects, allocated all then freed all.
  *
  * One repetition allocates N objects of random sizes 16..256 B (fixed
- * seed, the same sequence for every allocator), writes a word into each
- * and keeps its pointer in an array (what any program does with its
- * objects), then frees them all: one free() per object for the general
- * allocators, one reset for the arena and the raw bump. One operation =
- * one allocation + its share of the freeing.
+ * seed, the same sequence for every allocator), keeps each pointer in an
+ * array, then frees them all: one free() per object for the general
+ * allocators, one reset for the arena and the raw bump. Two groups: in
+ * "alloc+write" a word is written into each object (what a program does
+ * with what it allocates); in "alloc only" nothing is. One operation = one
+ * allocation + its share of the freeing.
  *
  * Contestants, all in one process and one run:
  *   - glibc malloc/free (baseline: what a C program gets by default),
@@ -61,24 +62,31 @@ typedef struct ctx {
 
 static size_t obj_size(const ctx *c, size_t i) { return 16 + (size_t)c->code[i]; }
 
-/* Each object gets a word written into it, as a constructor would. */
-#define ROUND_ALLOC(c, expr)                                                                       \
-  for (size_t i = 0; i < (c)->n; i++) {                                                            \
+/* Allocate the round's objects. With touch (a constant in each caller),
+ * each object gets a word written into it, as a constructor would. */
+#define ROUND_ALLOC(c, expr, touch)                                                                \
+  for (size_t i = 0, n_ = (c)->n; i < n_; i++) {                                                   \
     size_t size = obj_size((c), i);                                                                \
     uint64_t *p = (expr);                                                                          \
     if (!p) {                                                                                      \
       (c)->failed = 1;                                                                             \
       return;                                                                                      \
     }                                                                                              \
-    *p = i;                                                                                        \
+    if (touch) {                                                                                   \
+      *p = i;                                                                                      \
+    }                                                                                              \
     (c)->ptrs[i] = p;                                                                              \
   }                                                                                                \
   rv_bench_do_not_optimize((c)->ptrs)
 
+/* Two cases per contestant: X_w (write into each object) and X_a (allocate only). */
+#define TWO_WAYS(x)                                                                                \
+  static void x##_w(void *arg) { x(arg, 1); }                                                      \
+  static void x##_a(void *arg) { x(arg, 0); }
+
 /* ---- glibc ---- */
-static void glibc_round(void *arg) {
-  ctx *c = arg;
-  ROUND_ALLOC(c, malloc(size));
+static inline void glibc_round(ctx *c, int touch) {
+  ROUND_ALLOC(c, malloc(size), touch);
   for (size_t i = 0; i < c->n; i++) {
     free(c->ptrs[i]);
   }
@@ -89,9 +97,8 @@ static void glibc_release(void *arg) {
 }
 
 /* ---- jemalloc ---- */
-static void je_round(void *arg) {
-  ctx *c = arg;
-  ROUND_ALLOC(c, c->je_malloc(size));
+static inline void je_round(ctx *c, int touch) {
+  ROUND_ALLOC(c, c->je_malloc(size), touch);
   for (size_t i = 0; i < c->n; i++) {
     c->je_free(c->ptrs[i]);
   }
@@ -103,9 +110,8 @@ static void je_release(void *arg) {
 }
 
 /* ---- mimalloc ---- */
-static void mi_round(void *arg) {
-  ctx *c = arg;
-  ROUND_ALLOC(c, c->mi_malloc(size));
+static inline void mi_round(ctx *c, int touch) {
+  ROUND_ALLOC(c, c->mi_malloc(size), touch);
   for (size_t i = 0; i < c->n; i++) {
     c->mi_free(c->ptrs[i]);
   }
@@ -116,9 +122,8 @@ static void mi_release(void *arg) {
 }
 
 /* ---- rv_arena ---- */
-static void arena_round(void *arg) {
-  ctx *c = arg;
-  ROUND_ALLOC(c, rv_arena_alloc(&c->arena, size, ALIGN));
+static inline void arena_round(ctx *c, int touch) {
+  ROUND_ALLOC(c, rv_arena_alloc(&c->arena, size, ALIGN), touch);
   rv_arena_reset_retain(&c->arena);
 }
 static void arena_setup(void *arg) {
@@ -127,7 +132,7 @@ static void arena_setup(void *arg) {
     c->failed = 1;
     return;
   }
-  arena_round(c); /* the untimed warm round */
+  arena_round(c, 1); /* the untimed warm round */
 }
 static void arena_release(void *arg) {
   ctx *c = arg;
@@ -149,10 +154,9 @@ static inline void *bump_alloc(bump *b, size_t size) {
   return (void *)p; /* NOLINT(performance-no-int-to-ptr): the bump works on addresses */
 }
 
-static void bump_round(void *arg) {
-  ctx *c = arg;
+static inline void bump_round(ctx *c, int touch) {
   bump b = {(uintptr_t)c->buf, (uintptr_t)c->buf + c->bytes};
-  ROUND_ALLOC(c, bump_alloc(&b, size));
+  ROUND_ALLOC(c, bump_alloc(&b, size), touch);
   /* Freeing all is forgetting b. */
 }
 static void bump_setup(void *arg) {
@@ -171,9 +175,15 @@ static void bump_release(void *arg) {
 }
 
 /* Setups: one untimed round first, so the timed round is warm. */
-static void glibc_warm(void *arg) { glibc_round(arg); }
-static void je_warm(void *arg) { je_round(arg); }
-static void mi_warm(void *arg) { mi_round(arg); }
+static void glibc_warm(void *arg) { glibc_round(arg, 1); }
+static void je_warm(void *arg) { je_round(arg, 1); }
+static void mi_warm(void *arg) { mi_round(arg, 1); }
+
+TWO_WAYS(glibc_round)
+TWO_WAYS(je_round)
+TWO_WAYS(mi_round)
+TWO_WAYS(arena_round)
+TWO_WAYS(bump_round)
 
 /* dlsym returns a function as an object pointer; ISO C has no cast
  * between the two, so copy the bits, as POSIX (dlsym rationale) allows. */
@@ -184,13 +194,13 @@ static void load(void *fn, size_t fn_size, void *h, const char *name) {
   }
 }
 
-/* Print the ratios the targets are stated in. */
-static void summary(const rv_bench *b) {
+/* Print the ratios the targets are stated in, per group. */
+static void summary(const rv_bench *b, const char *group) {
   double med[5] = {0};
   const char *names[5] = {"glibc malloc+free", "jemalloc", "mimalloc", "rv_arena", "raw bump"};
   for (size_t i = 0; i < rv_bench_count(b); i++) {
     rv_bench_result r;
-    if (rv_bench_get_result(b, i, &r) != RV_OK || !r.ran) {
+    if (rv_bench_get_result(b, i, &r) != RV_OK || !r.ran || strcmp(r.group, group) != 0) {
       continue;
     }
     for (size_t k = 0; k < 5; k++) {
@@ -199,22 +209,23 @@ static void summary(const rv_bench *b) {
       }
     }
   }
-  if (med[3] > 0) {
-    printf("\nsummary (median ns/op): rv_arena %.2f", med[3]);
-    if (med[4] > 0) {
-      printf(" | rv_arena / raw bump = %.2fx (target <= 1.25)", med[3] / med[4]);
-    }
-    if (med[0] > 0) {
-      printf(" | glibc / rv_arena = %.1fx (target >= 8)", med[0] / med[3]);
-    }
-    if (med[2] > 0) {
-      printf(" | mimalloc / rv_arena = %.1fx (target >= 2)", med[2] / med[3]);
-    }
-    if (med[1] > 0) {
-      printf(" | jemalloc / rv_arena = %.1fx", med[1] / med[3]);
-    }
-    printf("\n");
+  if (med[3] <= 0) {
+    return;
   }
+  printf("summary [%s] (median ns/op): rv_arena %.2f", group, med[3]);
+  if (med[4] > 0) {
+    printf(" | rv_arena / raw bump = %.2fx (target <= 1.25)", med[3] / med[4]);
+  }
+  if (med[0] > 0) {
+    printf(" | glibc / rv_arena = %.1fx (target >= 8)", med[0] / med[3]);
+  }
+  if (med[2] > 0) {
+    printf(" | mimalloc / rv_arena = %.1fx (target >= 2)", med[2] / med[3]);
+  }
+  if (med[1] > 0) {
+    printf(" | jemalloc / rv_arena = %.1fx", med[1] / med[3]);
+  }
+  printf("\n");
 }
 
 int main(int argc, char **argv) {
@@ -268,53 +279,44 @@ int main(int argc, char **argv) {
   }
   c.code = code;
 
-  const char *g = "alloc 16-256 B x N, free all";
-  const rv_bench_case cases[] = {
-      {.name = "glibc malloc+free",
-       .group = g,
-       .fn = glibc_round,
-       .setup = glibc_warm,
-       .teardown = glibc_release,
-       .ctx = &c,
-       .ops = c.n,
-       .baseline = true},
-      {.name = "jemalloc",
-       .group = g,
-       .fn = je_round,
-       .setup = je_warm,
-       .teardown = je_release,
-       .ctx = &c,
-       .ops = c.n},
-      {.name = "mimalloc",
-       .group = g,
-       .fn = mi_round,
-       .setup = mi_warm,
-       .teardown = mi_release,
-       .ctx = &c,
-       .ops = c.n},
-      {.name = "rv_arena",
-       .group = g,
-       .fn = arena_round,
-       .setup = arena_setup,
-       .teardown = arena_release,
-       .ctx = &c,
-       .ops = c.n},
-      {.name = "raw bump",
-       .group = g,
-       .fn = bump_round,
-       .setup = bump_setup,
-       .teardown = bump_release,
-       .ctx = &c,
-       .ops = c.n},
+  /* Group 1 writes a word into every object (a program uses what it
+   * allocates); group 2 only allocates, which shows the allocators' own
+   * bookkeeping (a free-list allocator reads each block, a bump does not). */
+  const char *gw = "alloc+write 16-256 B x N, free all";
+  const char *ga = "alloc only 16-256 B x N, free all";
+  typedef struct contestant {
+    const char *name;
+    void (*w)(void *);
+    void (*a)(void *);
+    void (*setup)(void *);
+    void (*teardown)(void *);
+    bool have;
+  } contestant;
+  const contestant who[] = {
+      {"glibc malloc+free", glibc_round_w, glibc_round_a, glibc_warm, glibc_release, true},
+      {"jemalloc", je_round_w, je_round_a, je_warm, je_release, have_je},
+      {"mimalloc", mi_round_w, mi_round_a, mi_warm, mi_release, have_mi},
+      {"rv_arena", arena_round_w, arena_round_a, arena_setup, arena_release, true},
+      {"raw bump", bump_round_w, bump_round_a, bump_setup, bump_release, true},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    if ((i == 1 && !have_je) || (i == 2 && !have_mi)) {
-      continue;
-    }
-    int rc = rv_bench_add(b, &cases[i]);
-    if (rc != RV_OK) {
-      fprintf(stderr, "bench-arena: cannot add '%s': %s\n", cases[i].name, rv_strerror(rc));
-      goto fail;
+  for (int mode = 0; mode < 2; mode++) {
+    for (size_t i = 0; i < sizeof who / sizeof who[0]; i++) {
+      if (!who[i].have) {
+        continue;
+      }
+      rv_bench_case bc = {.name = who[i].name,
+                          .group = mode == 0 ? gw : ga,
+                          .fn = mode == 0 ? who[i].w : who[i].a,
+                          .setup = who[i].setup,
+                          .teardown = who[i].teardown,
+                          .ctx = &c,
+                          .ops = c.n,
+                          .baseline = i == 0};
+      int rc = rv_bench_add(b, &bc);
+      if (rc != RV_OK) {
+        fprintf(stderr, "bench-arena: cannot add '%s': %s\n", bc.name, rv_strerror(rc));
+        goto fail;
+      }
     }
   }
   int rc = rv_bench_run(b);
@@ -326,7 +328,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench-arena: an allocation failed\n");
     goto fail;
   }
-  summary(b);
+  printf("\n");
+  summary(b, gw);
+  summary(b, ga);
   status = 0;
 fail:
   free(code);

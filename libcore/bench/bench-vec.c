@@ -50,13 +50,15 @@ static void presized_setup(void *arg) {
 }
 static void presized(void *arg) {
   ctx *c = arg;
-  if (!c->arr) {
+  uint64_t *a = c->arr;
+  size_t n = c->n; /* locals, as in every case: no reload of c per element */
+  if (!a) {
     return;
   }
-  for (size_t i = 0; i < c->n; i++) {
-    c->arr[i] = i;
+  for (size_t i = 0; i < n; i++) {
+    a[i] = i;
   }
-  check(c, c->arr, c->arr[c->n - 1]);
+  check(c, a, a[n - 1]);
 }
 static void presized_teardown(void *arg) {
   ctx *c = arg;
@@ -68,7 +70,8 @@ static void vec_push(void *arg) {
   ctx *c = arg;
   rv_vec v;
   rv_vec_init(&v, sizeof(uint64_t), NULL);
-  for (uint64_t i = 0; i < c->n; i++) {
+  uint64_t n = c->n;
+  for (uint64_t i = 0; i < n; i++) {
     if (rv_vec_push(&v, &i) != RV_OK) {
       c->failed = 1;
       break;
@@ -85,7 +88,8 @@ static void vec_push_reserved(void *arg) {
   if (rv_vec_reserve(&v, c->n) != RV_OK) {
     c->failed = 1;
   }
-  for (uint64_t i = 0; i < c->n; i++) {
+  uint64_t n = c->n;
+  for (uint64_t i = 0; i < n; i++) {
     if (rv_vec_push(&v, &i) != RV_OK) {
       c->failed = 1;
       break;
@@ -99,7 +103,8 @@ static void vec_push_macro(void *arg) {
   ctx *c = arg;
   rv_vec v;
   RV_VEC_INIT(&v, uint64_t, NULL);
-  for (uint64_t i = 0; i < c->n; i++) {
+  uint64_t n = c->n;
+  for (uint64_t i = 0; i < n; i++) {
     if (RV_VEC_PUSH(&v, uint64_t, i) != RV_OK) {
       c->failed = 1;
       break;

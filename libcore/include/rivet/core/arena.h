@@ -52,7 +52,7 @@ struct rv_arena_chunk;
  *        and set it up with rv_arena_init() or rv_arena_init_buffer().
  *
  * Readable fields: none is needed by callers (use rv_arena_stats_get()),
- * but #cur and #end are part of the ABI because the inline fast path of
+ * but rv_arena::cur and rv_arena::end are part of the ABI because the inline fast path of
  * rv_arena_alloc() reads and writes them: `[cur, end)` is the free window
  * it may bump through. The other fields are private and may change in a
  * minor release only by appending.
@@ -115,7 +115,10 @@ RV_API int rv_arena_init(rv_arena *a, const rv_alloc *alloc, size_t chunk_size);
  * \brief Set up a fixed arena over a caller buffer. Never allocates.
  *
  * The buffer may have any alignment; blocks are aligned inside it. It is
- * lent to the arena until rv_arena_free(), and must outlive the arena.
+ * lent to the arena until rv_arena_free(), and must outlive the arena. In
+ * an AddressSanitizer build the parts not handed out are poisoned while the
+ * buffer is lent: call rv_arena_free() before the buffer goes out of scope
+ * or is used for anything else.
  *
  * \param[out] a     the arena
  * \param[in]  buf   the buffer
@@ -151,8 +154,8 @@ RV_API void *rv_arena_alloc_slow(rv_arena *a, size_t size, size_t align);
 /**
  * \brief Allocate \p size bytes aligned to \p align.
  *
- * Inline fast path: it reads and writes #rv_arena::cur and reads
- * #rv_arena::end only; everything else goes to rv_arena_alloc_slow(). The
+ * Inline fast path: it reads and writes rv_arena::cur and reads
+ * rv_arena::end only; everything else goes to rv_arena_alloc_slow(). The
  * same function is also exported from the library (C99 inline model), so
  * its address can be taken.
  *
