@@ -4,6 +4,7 @@
 #   make demo     build and run the showcase
 #   make test     normal build + ASan/UBSan build (+ TSan for concurrent suites)
 #   make bench    run every library's benchmarks (bench/)
+#   make fuzz     run every libFuzzer harness FUZZ_SECONDS (default 60) each
 #   make docs     Doxygen HTML into build/docs/html (warnings fail)
 #   make lint     clang-format, clang-tidy, cppcheck: 0 findings
 #   make install  PREFIX=/usr/local DESTDIR=
@@ -11,6 +12,8 @@
 BUILD       ?= build
 BUILD_ASAN  ?= build-asan
 BUILD_TSAN  ?= build-tsan
+BUILD_FUZZ  ?= build-fuzz
+FUZZ_SECONDS ?= 60
 PREFIX      ?= /usr/local
 DESTDIR     ?=
 MESON_FLAGS ?= -Dwerror=true
@@ -22,7 +25,7 @@ setup = test -f $(1)/build.ninja || meson setup $(1) $(MESON_FLAGS) $(2)
 ASAN_FLAGS  := -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false
 TSAN_FLAGS  := -Db_sanitize=thread -Db_lundef=false -Dbenchmarks=false
 
-.PHONY: all deps build demo test test-normal test-asan test-tsan bench docs lint install clean
+.PHONY: all deps build demo test test-normal test-asan test-tsan test-fuzz fuzz bench docs lint install clean
 
 all: build
 
@@ -36,7 +39,7 @@ build: deps
 demo: build
 	@bash scripts/demo.sh $(BUILD)
 
-test: deps test-normal test-asan test-tsan
+test: deps test-normal test-asan test-tsan test-fuzz
 
 test-normal:
 	@$(call setup,$(BUILD),--prefix=$(PREFIX))
@@ -56,6 +59,22 @@ test-tsan:
 	  meson test -C $(BUILD_TSAN) --print-errorlogs --suite concurrent; \
 	else echo "test-tsan: no concurrent suite yet"; rm -f $(BUILD_TSAN)/meson-logs/testlog.json; fi
 
+# libFuzzer harnesses (clang, ASan+UBSan): each replays its corpus, then
+# fuzzes briefly (30 s in all when CI=true, ~10 s otherwise).
+fuzz-setup = test -f $(BUILD_FUZZ)/build.ninja || CC=clang meson setup $(BUILD_FUZZ) \
+	-Dfuzzing=true -Db_lundef=false -Dbenchmarks=false
+
+test-fuzz:
+	@$(fuzz-setup)
+	meson compile -C $(BUILD_FUZZ)
+	meson test -C $(BUILD_FUZZ) --print-errorlogs --suite fuzz
+
+# make fuzz FUZZ_SECONDS=600: fuzz each harness for that long.
+fuzz: deps
+	@$(fuzz-setup)
+	meson compile -C $(BUILD_FUZZ)
+	bash scripts/fuzz.sh $(BUILD_FUZZ) $(FUZZ_SECONDS)
+
 bench: build
 	meson test -C $(BUILD) --benchmark --verbose --timeout-multiplier 0
 
@@ -73,4 +92,4 @@ install: build
 	meson install -C $(BUILD) --destdir "$(DESTDIR)"
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) $(BUILD_FUZZ)

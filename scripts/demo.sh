@@ -12,5 +12,11 @@ printf 'rivet: independent C11 libraries\n\x00\x01\x02' | "$build/examples/hexdu
 say "ctcheck: is a compare constant time? (rivet-sec timing, examples/ctcheck)"
 "$build/examples/ctcheck/ctcheck" --target leaky -n 20000 --svg "$build/ctcheck-leaky.svg" || true
 "$build/examples/ctcheck/ctcheck" --target ct -n 200000 --svg "$build/ctcheck-ct.svg"
+say "memviz: ownership visualizer (examples/memviz): a valid script, step by step"
+"$build/examples/memviz/memviz" examples/memviz/scripts/functions.rv
+
+say "memviz: a script that breaks the rules is rejected (exit 1), with fixes that copy nothing"
+"$build/examples/memviz/memviz" examples/memviz/scripts/several.rv || echo "(memviz exited with $?)"
+"$build/examples/memviz/memviz" --html "$build/memviz-rc.html" examples/memviz/scripts/rc.rv
 say "wordfreq: rivet-core arena + vec (examples/vec)"
 printf 'The cat saw the dog. The DOG saw a cat; a cat ran!\nIt is the end.\n' | "$build/examples/vec/wordfreq" -n 5
