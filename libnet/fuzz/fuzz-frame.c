@@ -9,13 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define XXH_INLINE_ALL /* header-only, as libnet itself uses it */
 #include <xxhash.h>
 
 #include <rivet/net/frame.h>
 
 #include "../tests/test-frame-schemas.h"
 
-size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
+/* Weak: the regression driver (tests/fuzz/driver.c) has no libFuzzer, and
+ * never calls the custom mutator that uses it. */
+__attribute__((weak)) size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
 
