@@ -418,11 +418,14 @@ void rv_pool_stats_get(const rv_pool *p, rv_pool_stats *out) {
 /* ---- per-thread caches ------------------------------------------------ */
 
 void rv_pool_cache_init(rv_pool_cache *c, rv_pool *p) {
-  c->pool = p;
+  c->lo = (uintptr_t)p->blocks;
+  c->span = p->nblocks * p->block_size; /* fits: checked at init */
   c->count = 0;
+  c->checked = RV_POOL_CHECKS;
+  c->pool = p;
 }
 
-void *rv_pool_cache_get(rv_pool_cache *c) {
+void *rv_pool_cache_get_slow(rv_pool_cache *c) {
   const rv_pool *p = c->pool;
   if (c->count == 0) {
     uint32_t idx[RV_POOL_CACHE_BATCH];
@@ -437,9 +440,9 @@ void *rv_pool_cache_get(rv_pool_cache *c) {
     }
   }
   void *b = c->slot[--c->count];
-#if RV_POOL_CHECKS
-  mark_used(p, index_of(p, b));
-#endif
+  if (c->checked) {
+    mark_used(p, index_of(p, b));
+  }
   return b;
 }
 
@@ -459,18 +462,20 @@ static void cache_spill(rv_pool_cache *c, size_t k) {
   c->count -= k;
 }
 
-void rv_pool_cache_put(rv_pool_cache *c, void *block) {
+void rv_pool_cache_put_slow(rv_pool_cache *c, void *block) {
   if (!block) {
     return;
   }
   const rv_pool *p = c->pool;
   uint32_t idx = block_index(p, block, "rv_pool_cache_put: pointer is not a block of this pool",
                              "rv_pool_cache_put: pointer is inside a block, not at its start");
-  mark_free(p, idx, "rv_pool_cache_put: block put twice");
+  if (c->checked) {
+    mark_free(p, idx, "rv_pool_cache_put: block put twice");
+  }
   if (c->count == RV_POOL_CACHE_SLOTS) {
     cache_spill(c, RV_POOL_CACHE_BATCH);
   }
-  c->slot[c->count++] = block;
+  c->slot[c->count++] = block_at(p, idx); /* the block's start, whatever was passed */
 }
 
 void rv_pool_cache_flush(rv_pool_cache *c) {

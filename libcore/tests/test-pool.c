@@ -194,7 +194,7 @@ static void test_init_failing_alloc(void **state) {
 
 static void test_cache(void **state) {
   (void)state;
-  enum { N = 40 };
+  enum { N = 3 * RV_POOL_CACHE_SLOTS - 7 };
   rv_pool p;
   assert_int_equal(rv_pool_init(&p, NULL, 64, N), RV_OK);
   rv_pool_cache c1, c2;
@@ -263,6 +263,47 @@ static void test_cache(void **state) {
   rv_pool_free(&p);
 }
 
+/* The out-of-line functions directly, and the inline fast path even in a
+ * debug build (by clearing the private `checked` flag, as a build of rivet
+ * with NDEBUG does; the cache's blocks then stay within that cache). */
+static void test_cache_paths(void **state) {
+  (void)state;
+  enum { N = 2 * RV_POOL_CACHE_SLOTS };
+  static unsigned char buf[RV_POOL_BUFFER_SIZE(48, N)];
+  rv_pool p;
+  assert_int_equal(rv_pool_init_buffer(&p, buf, sizeof buf, 48), RV_OK);
+  for (int fast = 0; fast < 2; fast++) {
+    rv_pool_cache c;
+    rv_pool_cache_init(&c, &p);
+    if (fast) {
+      c.checked = 0;
+    }
+    void *held[N];
+    for (size_t i = 0; i < N; i++) {
+      held[i] = i % 2 ? rv_pool_cache_get(&c) : rv_pool_cache_get_slow(&c);
+      assert_non_null(held[i]);
+      assert_true(rv_pool_owns(&p, held[i]));
+    }
+    assert_null(rv_pool_cache_get(&c));
+    assert_null(rv_pool_cache_get_slow(&c));
+    rv_pool_stats st;
+    rv_pool_stats_get(&p, &st);
+    assert_true(st.exhausted >= 2);
+    for (size_t i = 0; i < N; i++) {
+      if (i % 3) {
+        rv_pool_cache_put(&c, held[i]);
+      } else {
+        rv_pool_cache_put_slow(&c, held[i]);
+      }
+    }
+    rv_pool_cache_put_slow(&c, NULL);
+    rv_pool_cache_flush(&c);
+    rv_pool_stats_get(&p, &st);
+    assert_int_equal(st.in_use, 0);
+  }
+  rv_pool_free(&p);
+}
+
 /* ---- misuse: the panic handler longjmps back here --------------------- */
 
 static jmp_buf panic_jump;
@@ -303,6 +344,10 @@ static void test_misuse(void **state) {
   EXPECT_PANIC(rv_pool_put(&p, foreign), "not a block of this pool");
   EXPECT_PANIC(rv_pool_put(&p, buf), "not a block of this pool"); /* bookkeeping area */
   EXPECT_PANIC(rv_pool_cache_put(&c, foreign), "not a block of this pool");
+  c.checked = 0; /* the inline fast path sends foreign pointers to the checks too */
+  EXPECT_PANIC(rv_pool_cache_put(&c, foreign), "not a block of this pool");
+  EXPECT_PANIC(rv_pool_cache_put(&c, &local), "not a block of this pool");
+  rv_pool_cache_init(&c, &p);
 #ifndef NDEBUG
   EXPECT_PANIC(rv_pool_put(&p, a + 8), "inside a block");
   EXPECT_PANIC(rv_pool_cache_put(&c, a + 1), "inside a block");
@@ -463,9 +508,9 @@ static void test_stress(void **state) {
   rv_pool_stats_get(&s.pool, &st);
   assert_int_equal(st.in_use, 0);
   assert_true(st.peak_in_use <= POOL_BLOCKS);
-  print_message("stress: %lu ops, %llu CAS retries, %llu empty gets, %.2f s\n",
-                atomic_load(&s.ops), (unsigned long long)st.contended,
-                (unsigned long long)st.exhausted, elapsed(&s.start));
+  print_message("stress: %lu ops, %llu CAS retries, %llu empty gets, %.2f s\n", atomic_load(&s.ops),
+                (unsigned long long)st.contended, (unsigned long long)st.exhausted,
+                elapsed(&s.start));
   void *all[POOL_BLOCKS];
   for (size_t i = 0; i < POOL_BLOCKS; i++) {
     all[i] = rv_pool_get(&s.pool);
@@ -490,6 +535,7 @@ int main(void) {
       cmocka_unit_test(test_init_errors),
       cmocka_unit_test(test_init_failing_alloc),
       cmocka_unit_test(test_cache),
+      cmocka_unit_test(test_cache_paths),
       cmocka_unit_test(test_misuse),
       cmocka_unit_test(test_stress),
   };

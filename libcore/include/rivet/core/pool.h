@@ -77,7 +77,7 @@ extern "C" {
   (RV_POOL_FIXED_OVERHEAD + (size_t)(nblocks) * ((size_t)(block_size) + RV_POOL_BLOCK_OVERHEAD))
 
 /** \brief Blocks an ::rv_pool_cache holds at most. */
-#define RV_POOL_CACHE_SLOTS 32u
+#define RV_POOL_CACHE_SLOTS 64u
 
 /** \brief Blocks an ::rv_pool_cache moves to or from its pool at a time. */
 #define RV_POOL_CACHE_BATCH (RV_POOL_CACHE_SLOTS / 2u)
@@ -118,11 +118,16 @@ typedef struct rv_pool_stats {
  * Caller-held, no allocation. Owned by one thread at a time (not
  * thread-safe); any number of caches may share one pool. Blocks in a cache
  * count as in use for the pool; rv_pool_cache_flush() gives them back.
- * Fields are private.
+ * Fields are private. Their layout is part of the ABI because
+ * rv_pool_cache_get() and rv_pool_cache_put() are inline.
  */
 typedef struct rv_pool_cache {
-  rv_pool *pool;                   /**< private: the pool behind the cache */
-  size_t count;                    /**< private: blocks held */
+  uintptr_t lo;  /**< private: address of the pool's first block */
+  size_t span;   /**< private: bytes from the first block to past the last */
+  size_t count;  /**< private: blocks held */
+  int checked;   /**< private: nonzero when this cache checks every get/put (rivet built without
+                    NDEBUG) */
+  rv_pool *pool; /**< private: the pool behind the cache */
   void *slot[RV_POOL_CACHE_SLOTS]; /**< private: the held blocks */
 } rv_pool_cache;
 
@@ -244,27 +249,65 @@ RV_API void rv_pool_stats_get(const rv_pool *p, rv_pool_stats *out);
 RV_API void rv_pool_cache_init(rv_pool_cache *c, rv_pool *p);
 
 /**
+ * \brief rv_pool_cache_get() without the inline fast path: refills the
+ *        cache from the pool with one batch when it is empty, and in debug
+ *        builds marks the block handed out. Same contract as
+ *        rv_pool_cache_get().
+ * \param[in,out] c  the cache
+ * \return a block, or NULL when the pool is exhausted.
+ * \since 0.1.0
+ */
+RV_API void *rv_pool_cache_get_slow(rv_pool_cache *c);
+
+/**
+ * \brief rv_pool_cache_put() without the inline fast path: checks the
+ *        block (fully in debug builds) and returns one batch to the pool
+ *        when the cache is full. Same contract as rv_pool_cache_put().
+ * \param[in,out] c      the cache
+ * \param[in]     block  a block of the cache's pool, or NULL (does nothing)
+ * \since 0.1.0
+ */
+RV_API void rv_pool_cache_put_slow(rv_pool_cache *c, void *block);
+
+/**
  * \brief Take a block through a cache, refilling it from the pool with one
  *        batch when it is empty. Not thread-safe (one cache, one thread).
+ *
+ * Inline: when the cache holds a block (and rivet was built without debug
+ * checks) this is a few instructions and touches no shared memory.
  * \param[in,out] c  the cache
  * \return a block, owned by the caller until put back (through any cache
  *         of the same pool or rv_pool_put()), or NULL when the pool is
  *         exhausted.
  * \since 0.1.0
  */
-RV_API void *rv_pool_cache_get(rv_pool_cache *c);
+static inline void *rv_pool_cache_get(rv_pool_cache *c) {
+  if (c->count > 0 && !c->checked) {
+    return c->slot[--c->count];
+  }
+  return rv_pool_cache_get_slow(c);
+}
 
 /**
  * \brief Give a block back through a cache, returning one batch to the pool
  *        when the cache is full. Not thread-safe (one cache, one thread).
  *
- * The block may come from any thread or cache of the same pool. Misuse is
- * detected as for rv_pool_put().
+ * The block may come from any thread or cache of the same pool. A pointer
+ * outside the pool goes to rv_panic(); in debug builds of rivet a pointer
+ * inside a block and a block put twice do too. Inline like
+ * rv_pool_cache_get().
  * \param[in,out] c      the cache
  * \param[in]     block  a block of the cache's pool, or NULL (does nothing)
  * \since 0.1.0
  */
-RV_API void rv_pool_cache_put(rv_pool_cache *c, void *block);
+static inline void rv_pool_cache_put(rv_pool_cache *c, void *block) {
+  /* One unsigned compare is the range check: below lo wraps to a huge value. */
+  if (!c->checked && c->count < RV_POOL_CACHE_SLOTS && (uintptr_t)block - c->lo < c->span) {
+    c->slot[c->count++] = block;
+    return;
+  }
+  rv_pool_cache_put_slow(c, block);
+}
 
 /**
  * \brief Return every block a cache holds to its pool. The cache stays
