@@ -187,24 +187,30 @@ static void run(void *arg) {
   }
 }
 
+/* Whether calls to malloc reach jemalloc: the definition found first in
+ * load order (a sanitizer runtime, for one, comes before it). */
+static int malloc_is_jemalloc(void) {
+#if RV_BENCH_JEMALLOC
+  Dl_info info;
+  void *process_malloc = dlsym(RTLD_DEFAULT, "malloc");
+  return process_malloc && dladdr(process_malloc, &info) && info.dli_fname &&
+         strstr(info.dli_fname, "jemalloc");
+#else
+  return 0;
+#endif
+}
+
 int main(int argc, char **argv) {
   rv_bench *b;
   if (rv_bench_create(&b, "pool", argc, argv, NULL) != 0) {
     return 2;
   }
   size_t rounds = rv_bench_pick(b, 20000, 200);
-#if RV_BENCH_JEMALLOC
-  Dl_info info;
-  /* The definition that calls to malloc resolve to: the first in load order. */
-  void *process_malloc = dlsym(RTLD_DEFAULT, "malloc");
-  if (!process_malloc || !dladdr(process_malloc, &info) || !info.dli_fname ||
-      !strstr(info.dli_fname, "jemalloc")) {
-    fprintf(stderr, "bench-pool: malloc is not jemalloc's (%s): check the link order\n",
-            info.dli_fname ? info.dli_fname : "?");
-    rv_bench_destroy(b);
-    return 1;
+  int have_je = malloc_is_jemalloc();
+  if (!have_je) {
+    printf("bench-pool: malloc is not jemalloc's here (sanitizer build, or jemalloc not "
+           "found): no jemalloc case\n");
   }
-#endif
   rv_pool pool;
   if (rv_pool_init(&pool, NULL, BLOCK, POOL_BLOCKS) != 0) {
     fprintf(stderr, "bench-pool: cannot make the pool\n");
@@ -217,6 +223,9 @@ int main(int argc, char **argv) {
   for (int th = 0; th < MAX_THREADS && rc == 0; th++) {
     for (size_t i = 0; i < NVARIANTS && rc == 0; i++) {
       suite_ctx *s = &ctx[th][i];
+      if (variants[i].kind == V_JEMALLOC && !have_je) {
+        continue;
+      }
       s->v = &variants[i];
       s->threads = th + 1;
       s->rounds = rounds;

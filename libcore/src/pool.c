@@ -34,6 +34,22 @@
 #endif
 #endif
 
+/* Test builds only (test-pool-aba compiles this file with the macro): a
+ * function called inside a pop between reading the head and its CAS, so a
+ * test can make other operations happen exactly there. */
+#ifdef RV_POOL_TEST_HOOKS
+extern void (*rv_pool_test_hook)(void);
+void (*rv_pool_test_hook)(void);
+#define TEST_HOOK()                                                                                \
+  do {                                                                                             \
+    if (rv_pool_test_hook) {                                                                       \
+      rv_pool_test_hook();                                                                         \
+    }                                                                                              \
+  } while (0)
+#else
+#define TEST_HOOK() ((void)0)
+#endif
+
 #define NIL UINT32_MAX /* "no block": the end of the free list */
 #define NOT_POW2 0xffu /* rv_pool.shift when the block size is not a power of two */
 #define CTL_SIZE RV_POOL_MAX_ALIGN
@@ -284,6 +300,7 @@ static size_t pop_chain(const rv_pool *p, uint32_t *out, size_t max) {
       out[k++] = cur;
       cur = atomic_load_explicit(&next[cur], memory_order_relaxed);
     } while (k < max && cur != NIL);
+    TEST_HOOK();
     if (atomic_compare_exchange_weak_explicit(&c->head, &old, head_make(old, cur),
                                               memory_order_acquire, memory_order_acquire)) {
       note_in_use(c, k);
