@@ -120,6 +120,9 @@ loop(size_t rounds, void *ctx, void *(*get)(void *), void (*put)(void *, void *)
     for (size_t i = 0; i < BATCH; i++) {
       unsigned char *b = get(ctx);
       if (!b) {
+        while (i > 0) {
+          put(ctx, held[--i]);
+        }
         return 1;
       }
       b[0] = (unsigned char)i;
@@ -170,19 +173,19 @@ static void run(void *arg) {
   suite_ctx *s = arg;
   pthread_t tid[MAX_THREADS];
   thread_ctx t[MAX_THREADS] = {0};
-  for (int i = 1; i < s->threads; i++) {
+  const int started = s->threads < MAX_THREADS ? s->threads : MAX_THREADS;
+  for (int i = 1; i < started; i++) {
     t[i].s = s;
     if (pthread_create(&tid[i], NULL, worker, &t[i]) != 0) {
-      s->failed = 1;
       abort(); /* the barrier would never open */
     }
   }
   t[0].s = s;
   worker(&t[0]); /* this thread is one of the workers */
-  for (int i = 0; i < s->threads; i++) {
-    if (i > 0) {
-      (void)pthread_join(tid[i], NULL);
-    }
+  for (int i = 1; i < started; i++) {
+    (void)pthread_join(tid[i], NULL);
+  }
+  for (int i = 0; i < started; i++) {
     s->failed |= t[i].failed;
   }
 }

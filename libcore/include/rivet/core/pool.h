@@ -63,7 +63,7 @@ extern "C" {
 #define RV_POOL_BLOCK_OVERHEAD 5u
 
 /** \brief Bytes of fixed bookkeeping plus alignment slack per pool. */
-#define RV_POOL_FIXED_OVERHEAD (3u * RV_POOL_MAX_ALIGN)
+#define RV_POOL_FIXED_OVERHEAD ((size_t)3 * RV_POOL_MAX_ALIGN)
 
 /**
  * \brief Bytes a caller buffer needs for \p nblocks blocks of \p block_size
