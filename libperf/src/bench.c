@@ -285,7 +285,11 @@ static bool joined_contains(const char *group, const char *name, const char *f) 
     size_t k = 0;
     for (; k < fl; k++) {
       size_t at = start + k;
-      char ch = at < gl ? group[at] : at == gl ? '/' : name[at - gl - 1];
+      char ch = '/';
+      if (at < gl)
+        ch = group[at];
+      else if (at > gl)
+        ch = name[at - gl - 1];
       if (ch != f[k])
         break;
     }
@@ -318,6 +322,8 @@ void rv_bench_round_order(size_t n, size_t round, size_t *order) {
   /* Rotate by one every two rounds and reverse on odd rounds: over 2n
    * rounds each case runs in every position equally often, and with two
    * cases the order goes AB, BA, BA, AB, ... */
+  if (n == 0)
+    return;
   size_t offset = (round / 2) % n;
   for (size_t k = 0; k < n; k++)
     order[k] = (round % 2 == 0) ? (offset + k) % n : (offset + n - 1 - k) % n;
@@ -352,7 +358,8 @@ static void compute_results(rv_bench *b) {
     if (!e->selected)
       continue;
     r->reps = b->reps;
-    double med, lo, hi;
+    double med = 0, lo = 0, hi = 0;
+    /* reps >= 1 always (parse_args), so this cannot fail. */
     (void)rv_bench_stats(&b->samples[i * b->reps], b->reps, &med, &lo, &hi);
     double ops = (double)e->c.ops;
     r->median = med / ops;
