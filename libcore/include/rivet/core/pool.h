@@ -125,8 +125,7 @@ typedef struct rv_pool_cache {
   uintptr_t lo;  /**< private: address of the pool's first block */
   size_t span;   /**< private: bytes from the first block to past the last */
   size_t count;  /**< private: blocks held */
-  int checked;   /**< private: nonzero when this cache checks every get/put (rivet built without
-                    NDEBUG) */
+  int checked;   /**< private: nonzero: check every get/put (rivet without NDEBUG) */
   rv_pool *pool; /**< private: the pool behind the cache */
   void *slot[RV_POOL_CACHE_SLOTS]; /**< private: the held blocks */
 } rv_pool_cache;
