@@ -10,6 +10,9 @@
  *   - mimalloc mi_malloc/mi_free (Debian's libmimalloc2.0, linked),
  * against rv_pool_get/rv_pool_put (the shared lock-free list) and
  * rv_pool_cache_get/rv_pool_cache_put (one rv_pool_cache per thread).
+ * The pool is measured from a copy of src/pool.c compiled into this
+ * program, without its debug checks (bench-core-pool, as a build with
+ * NDEBUG has them) or with them (bench-core-pool-checked).
  *
  * Each thread repeatedly takes BATCH blocks, writes a byte into each, then
  * gives them all back in the order taken. One operation = one block taken
@@ -27,6 +30,12 @@
 
 #include <rivet/core.h>
 #include <rivet/perf/bench.h>
+
+/* Set by meson: this program is built with its own copy of src/pool.c,
+ * with the debug checks off (suite "pool") or on ("pool-checked"). */
+#ifndef RV_POOL_CHECKS
+#error "build bench-pool.c with -DRV_POOL_CHECKS=0 or 1 and src/pool.c"
+#endif
 
 /* glibc's own malloc entry points (exported by libc.so.6 since 2.2.5). */
 extern void *__libc_malloc(size_t size);
@@ -205,7 +214,7 @@ static int malloc_is_jemalloc(void) {
 
 int main(int argc, char **argv) {
   rv_bench *b;
-  if (rv_bench_create(&b, "pool", argc, argv, NULL) != 0) {
+  if (rv_bench_create(&b, RV_POOL_CHECKS ? "pool-checked" : "pool", argc, argv, NULL) != 0) {
     return 2;
   }
   size_t rounds = rv_bench_pick(b, 20000, 200);

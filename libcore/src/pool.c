@@ -59,11 +59,11 @@ void (*rv_pool_test_hook)(void);
  * share a line with it (no false sharing). The counters sit with the head
  * on purpose: they change right after a head CAS, while the line is owned. */
 struct pool_ctl {
-  _Atomic uint64_t head;      /* {tag:32 | index:32}, see pop_chain() */
-  _Atomic uint64_t in_use;    /* blocks off the free list (see the bounds below) */
-  _Atomic uint64_t peak;      /* highest in_use */
-  _Atomic uint64_t exhausted; /* gets that found the list empty */
-  _Atomic uint64_t contended; /* failed head CASes */
+  _Atomic uint64_t head;   /* {tag:32 | index:32}, see pop_chain() */
+  atomic_size_t in_use;    /* blocks off the free list (see the bounds below) */
+  atomic_size_t peak;      /* highest in_use */
+  atomic_size_t exhausted; /* gets that found the list empty (wraps) */
+  atomic_size_t contended; /* failed head CASes (wraps) */
 };
 _Static_assert(sizeof(struct pool_ctl) <= CTL_SIZE, "pool control must fit one cache line");
 
@@ -139,7 +139,11 @@ static void pool_setup(rv_pool *p, unsigned char *mem, const struct layout *l, s
   p->nblocks = n;
   p->shift = NOT_POW2;
   if ((block_size & (block_size - 1u)) == 0) {
-    p->shift = (unsigned)__builtin_ctzll((unsigned long long)block_size);
+    /* A loop, not __builtin_ctz: that can be a libgcc call on 32-bit targets. */
+    p->shift = 0;
+    while (((size_t)1 << p->shift) != block_size) {
+      p->shift++;
+    }
   }
   /* Alignment casts: layout_at() put ctl on a 64-byte boundary and next on
    * ctl + 64, so both are aligned for their types; state is bytes. Using the
@@ -161,10 +165,10 @@ static void pool_setup(rv_pool *p, unsigned char *mem, const struct layout *l, s
     atomic_init(&state[i], (uint8_t)BLOCK_FREE);
   }
   atomic_init(&c->head, (uint64_t)0);
-  atomic_init(&c->in_use, (uint64_t)0);
-  atomic_init(&c->peak, (uint64_t)0);
-  atomic_init(&c->exhausted, (uint64_t)0);
-  atomic_init(&c->contended, (uint64_t)0);
+  atomic_init(&c->in_use, (size_t)0);
+  atomic_init(&c->peak, (size_t)0);
+  atomic_init(&c->exhausted, (size_t)0);
+  atomic_init(&c->contended, (size_t)0);
 }
 
 int rv_pool_init_buffer(rv_pool *p, void *buf, size_t buf_size, size_t block_size) {
@@ -274,9 +278,9 @@ void rv_pool_free(rv_pool *p) {
  *   happens-before above this keeps 0 <= in_use <= true count <= nblocks.
  */
 
-static void note_in_use(struct pool_ctl *c, uint64_t k) {
-  uint64_t now = atomic_fetch_add_explicit(&c->in_use, k, memory_order_relaxed) + k;
-  uint64_t peak = atomic_load_explicit(&c->peak, memory_order_relaxed);
+static void note_in_use(struct pool_ctl *c, size_t k) {
+  size_t now = atomic_fetch_add_explicit(&c->in_use, k, memory_order_relaxed) + k;
+  size_t peak = atomic_load_explicit(&c->peak, memory_order_relaxed);
   while (now > peak && !atomic_compare_exchange_weak_explicit(
                            &c->peak, &peak, now, memory_order_relaxed, memory_order_relaxed)) {
   }
@@ -426,8 +430,8 @@ void rv_pool_stats_get(const rv_pool *p, rv_pool_stats *out) {
   out->block_size = p->block_size;
   out->block_align = rv_pool_block_align(p->block_size);
   out->nblocks = p->nblocks;
-  out->in_use = (size_t)atomic_load_explicit(&c->in_use, memory_order_relaxed);
-  out->peak_in_use = (size_t)atomic_load_explicit(&c->peak, memory_order_relaxed);
+  out->in_use = atomic_load_explicit(&c->in_use, memory_order_relaxed);
+  out->peak_in_use = atomic_load_explicit(&c->peak, memory_order_relaxed);
   out->exhausted = atomic_load_explicit(&c->exhausted, memory_order_relaxed);
   out->contended = atomic_load_explicit(&c->contended, memory_order_relaxed);
 }

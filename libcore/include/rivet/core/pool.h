@@ -29,10 +29,12 @@
  * detected; in builds of rivet without `NDEBUG` a pointer into the middle of
  * a block and a block put twice are detected too (a per-block state byte).
  *
- * **Lock-freedom.** The head is a 64-bit atomic. It is lock-free wherever
- * `ATOMIC_LLONG_LOCK_FREE` is 2 (x86-64, AArch64, ARMv7-A). On cores without
- * 64-bit atomic instructions (Cortex-M) the compiler calls its atomic
- * support library for it.
+ * **Lock-freedom.** The head is a 64-bit atomic (the counters are `size_t`
+ * atomics). It is lock-free wherever `ATOMIC_LLONG_LOCK_FREE` is 2 (x86-64,
+ * i386, AArch64, ARMv7-A). On cores without 64-bit atomic instructions
+ * (Cortex-M) the compiler emits calls to `__atomic_load_8` and
+ * `__atomic_compare_exchange_8` for it, which the firmware must provide
+ * (libatomic, or a version that masks interrupts on a single core).
  *
  * Freestanding: yes (no libc but mem*, no allocation of its own in
  * rv_pool_init_buffer()).
@@ -108,8 +110,8 @@ typedef struct rv_pool_stats {
   size_t nblocks;     /**< blocks in the pool */
   size_t in_use;      /**< blocks not on the shared free list (handed out or in a cache) */
   size_t peak_in_use; /**< highest #in_use seen since init */
-  uint64_t exhausted; /**< get calls that found the pool empty */
-  uint64_t contended; /**< compare-and-swap retries on the shared head */
+  size_t exhausted;   /**< get calls that found the pool empty (wraps around) */
+  size_t contended;   /**< compare-and-swap retries on the shared head (wraps around) */
 } rv_pool_stats;
 
 /**
