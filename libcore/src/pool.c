@@ -318,8 +318,9 @@ static size_t pop_chain(const rv_pool *p, uint32_t *out, size_t max) {
 static void push_chain(const rv_pool *p, const uint32_t *idx, size_t k) {
   struct pool_ctl *c = ctl_of(p);
   _Atomic uint32_t *next = next_of(p);
-  /* We own these blocks: nobody else reads or writes their links until the
-   * CAS publishes them. */
+  /* We own these blocks, so nobody else writes their links. A pop that read
+   * the head while one of them was on top may still read a link we change
+   * here (both atomic, so no data race); its CAS then fails on the tag. */
   for (size_t i = 0; i + 1 < k; i++) {
     atomic_store_explicit(&next[idx[i]], idx[i + 1], memory_order_relaxed);
   }
