@@ -52,6 +52,9 @@ enum kind { V_GLIBC, V_JEMALLOC, V_MIMALLOC, V_POOL, V_CACHE };
 typedef struct variant {
   const char *name;
   enum kind kind;
+  unsigned percent; /* rounds relative to the others: each case runs long
+                       enough (tens of ms) to ride out preemption on a busy
+                       machine, and the slow ones not for seconds */
 } variant;
 
 typedef struct suite_ctx {
@@ -107,15 +110,15 @@ static void *cache_get(void *c) { return rv_pool_cache_get(c); }
 static void cache_put(void *c, void *b) { rv_pool_cache_put(c, b); }
 
 static const variant variants[] = {
-    {"glibc malloc/free", V_GLIBC},
+    {"glibc malloc/free", V_GLIBC, 100},
 #if RV_BENCH_JEMALLOC
-    {"jemalloc malloc/free", V_JEMALLOC},
+    {"jemalloc malloc/free", V_JEMALLOC, 100},
 #endif
 #if RV_BENCH_MIMALLOC
-    {"mimalloc mi_malloc/mi_free", V_MIMALLOC},
+    {"mimalloc mi_malloc/mi_free", V_MIMALLOC, 100},
 #endif
-    {"rv_pool_get/put", V_POOL},
-    {"rv_pool_cache_get/put", V_CACHE},
+    {"rv_pool_get/put", V_POOL, 10},
+    {"rv_pool_cache_get/put", V_CACHE, 300},
 };
 #define NVARIANTS (sizeof variants / sizeof variants[0])
 
@@ -217,7 +220,7 @@ int main(int argc, char **argv) {
   if (rv_bench_create(&b, RV_POOL_CHECKS ? "pool-checked" : "pool", argc, argv, NULL) != 0) {
     return 2;
   }
-  size_t rounds = rv_bench_pick(b, 20000, 200);
+  size_t rounds = rv_bench_pick(b, 50000, 200);
   int have_je = malloc_is_jemalloc();
   if (!have_je) {
     printf("bench-pool: malloc is not jemalloc's here (sanitizer build, or jemalloc not "
@@ -240,7 +243,7 @@ int main(int argc, char **argv) {
       }
       s->v = &variants[i];
       s->threads = th + 1;
-      s->rounds = rounds;
+      s->rounds = rounds * variants[i].percent / 100;
       s->pool = &pool;
       if (pthread_barrier_init(&s->start, NULL, (unsigned)(th + 1)) != 0) {
         rc = -1;
@@ -251,7 +254,7 @@ int main(int argc, char **argv) {
                          .group = groups[th],
                          .fn = run,
                          .ctx = s,
-                         .ops = (uint64_t)(th + 1) * rounds * BATCH,
+                         .ops = (uint64_t)(th + 1) * s->rounds * BATCH,
                          .baseline = i == 0};
       rc = rv_bench_add(b, &c);
     }
