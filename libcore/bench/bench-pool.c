@@ -1,27 +1,31 @@
 /* bench-pool: 64-byte blocks taken and given back, at 1 and 2 threads.
  *
  * What a C programmer would otherwise use, all in the same run:
- *   - glibc malloc/free (baseline), called as __libc_malloc/__libc_free:
- *     this binary links jemalloc, which takes over the `malloc` symbol, and
- *     these are glibc's own exported entry points (same code, tcache on),
- *   - jemalloc malloc/free (Debian's libjemalloc2, linked first, so it is
- *     the process's malloc, as with LD_PRELOAD; checked at start-up; its
- *     mallocx/dallocx are about twice as slow, so they are not used),
- *   - mimalloc mi_malloc/mi_free (Debian's libmimalloc2.0, linked),
+ *   - glibc malloc/free (baseline),
+ *   - jemalloc malloc/free (Debian's libjemalloc2; its mallocx/dallocx are
+ *     about twice as slow here, so they are not used),
+ *   - mimalloc mi_malloc/mi_free (Debian's libmimalloc2.0),
  * against rv_pool_get/rv_pool_put (the shared lock-free list) and
  * rv_pool_cache_get/rv_pool_cache_put (one rv_pool_cache per thread).
  * The pool is measured from a copy of src/pool.c compiled into this
  * program, without its debug checks (bench-core-pool, as a build with
  * NDEBUG has them) or with them (bench-core-pool-checked).
  *
- * Each thread repeatedly takes BATCH blocks, writes a byte into each, then
- * gives them all back in the order taken. One operation = one block taken
+ * Each thread repeatedly takes HOLD blocks, writes a byte into each, then
+ * gives them all back in the order taken, for HOLD = 64 (many buffers in
+ * flight, as in a server) and HOLD = 1 (take one, give it back: the best
+ * case for a malloc's per-thread cache). One operation = one block taken
  * and given back. With 2 threads both run at once on one shared pool (or
  * allocator) and the time is wall time over both threads' operations, so
- * ns/op is the inverse of total throughput. Every variant makes one
- * direct call (or inline code) per get and per put. Run with --help for
- * the flags. */
-#define _GNU_SOURCE /* dladdr() */
+ * ns/op is the inverse of total throughput. Run with --help for the flags.
+ *
+ * Which malloc is which. jemalloc and mimalloc both define `malloc`, and
+ * mimalloc also defines glibc's `__libc_malloc`, so a plain call to either
+ * name reaches whichever library was loaded first. glibc's and jemalloc's
+ * malloc/free are therefore looked up with dlsym() on each library's own
+ * handle (which searches that library first) and called through pointers,
+ * like a PLT call; mimalloc is called by its own names. The pool's cache
+ * path is inline code: no call at all while the cache has blocks. */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -37,15 +41,20 @@
 #error "build bench-pool.c with -DRV_POOL_CHECKS=0 or 1 and src/pool.c"
 #endif
 
-/* glibc's own malloc entry points (exported by libc.so.6 since 2.2.5). */
-extern void *__libc_malloc(size_t size);
-extern void __libc_free(void *ptr);
+typedef void *(*malloc_fn)(size_t size);
+typedef void (*free_fn)(void *ptr);
+static malloc_fn glibc_malloc, je_malloc;
+static free_fn glibc_free, je_free;
+#if RV_BENCH_JEMALLOC
+extern int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
+#endif
 #if RV_BENCH_MIMALLOC
 extern void *mi_malloc(size_t size);
 extern void mi_free(void *ptr);
+extern int mi_version(void);
 #endif
 
-enum { BLOCK = 64, BATCH = 64, MAX_THREADS = 2, POOL_BLOCKS = 1024 };
+enum { BLOCK = 64, MAX_HOLD = 64, MAX_THREADS = 2, POOL_BLOCKS = 1024 };
 
 enum kind { V_GLIBC, V_JEMALLOC, V_MIMALLOC, V_POOL, V_CACHE };
 
@@ -60,7 +69,8 @@ typedef struct variant {
 typedef struct suite_ctx {
   const variant *v;
   int threads;
-  size_t rounds; /* BATCH-block rounds per thread per repetition */
+  size_t rounds; /* rounds per thread per repetition */
+  size_t hold;   /* blocks taken per round, 1..MAX_HOLD */
   rv_pool *pool;
   pthread_barrier_t start;
   int barrier_ok;
@@ -77,21 +87,20 @@ typedef struct thread_ctx {
 
 static void *glibc_get(void *c) {
   (void)c;
-  return __libc_malloc(BLOCK);
+  return glibc_malloc(BLOCK);
 }
 static void glibc_put(void *c, void *b) {
   (void)c;
-  __libc_free(b);
+  glibc_free(b);
 }
 #if RV_BENCH_JEMALLOC
-/* malloc/free here are jemalloc's: main() checks that with dladdr(). */
 static void *je_get(void *c) {
   (void)c;
-  return malloc(BLOCK);
+  return je_malloc(BLOCK);
 }
 static void je_put(void *c, void *b) {
   (void)c;
-  free(b);
+  je_free(b);
 }
 #endif
 #if RV_BENCH_MIMALLOC
@@ -126,10 +135,10 @@ static const variant variants[] = {
  * get/put functions, so each variant calls its allocator directly, as a
  * user's code would (no indirect call in the measurement). */
 static inline __attribute__((always_inline)) int
-loop(size_t rounds, void *ctx, void *(*get)(void *), void (*put)(void *, void *)) {
-  unsigned char *held[BATCH];
+loop(size_t rounds, size_t hold, void *ctx, void *(*get)(void *), void (*put)(void *, void *)) {
+  unsigned char *held[MAX_HOLD];
   for (size_t r = 0; r < rounds; r++) {
-    for (size_t i = 0; i < BATCH; i++) {
+    for (size_t i = 0; i < hold; i++) {
       unsigned char *b = get(ctx);
       if (!b) {
         while (i > 0) {
@@ -141,7 +150,7 @@ loop(size_t rounds, void *ctx, void *(*get)(void *), void (*put)(void *, void *)
       held[i] = b;
     }
     rv_bench_do_not_optimize(held);
-    for (size_t i = 0; i < BATCH; i++) {
+    for (size_t i = 0; i < hold; i++) {
       put(ctx, held[i]);
     }
   }
@@ -155,23 +164,23 @@ static void *worker(void *arg) {
   (void)pthread_barrier_wait(&s->start);
   switch (s->v->kind) {
   case V_GLIBC:
-    t->failed = loop(s->rounds, NULL, glibc_get, glibc_put);
+    t->failed = loop(s->rounds, s->hold, NULL, glibc_get, glibc_put);
     break;
 #if RV_BENCH_JEMALLOC
   case V_JEMALLOC:
-    t->failed = loop(s->rounds, NULL, je_get, je_put);
+    t->failed = loop(s->rounds, s->hold, NULL, je_get, je_put);
     break;
 #endif
 #if RV_BENCH_MIMALLOC
   case V_MIMALLOC:
-    t->failed = loop(s->rounds, NULL, mi_get, mi_put);
+    t->failed = loop(s->rounds, s->hold, NULL, mi_get, mi_put);
     break;
 #endif
   case V_POOL:
-    t->failed = loop(s->rounds, s->pool, pool_get, pool_put);
+    t->failed = loop(s->rounds, s->hold, s->pool, pool_get, pool_put);
     break;
   case V_CACHE:
-    t->failed = loop(s->rounds, &t->cache, cache_get, cache_put);
+    t->failed = loop(s->rounds, s->hold, &t->cache, cache_get, cache_put);
     break;
   default:
     t->failed = 1;
@@ -202,17 +211,25 @@ static void run(void *arg) {
   }
 }
 
-/* Whether calls to malloc reach jemalloc: the definition found first in
- * load order (a sanitizer runtime, for one, comes before it). */
-static int malloc_is_jemalloc(void) {
-#if RV_BENCH_JEMALLOC
-  Dl_info info;
-  void *process_malloc = dlsym(RTLD_DEFAULT, "malloc");
-  return process_malloc && dladdr(process_malloc, &info) && info.dli_fname &&
-         strstr(info.dli_fname, "jemalloc");
-#else
-  return 0;
-#endif
+/* malloc and free as defined by the already loaded library `lib`. */
+static int lookup(const char *lib, malloc_fn *m, free_fn *f) {
+  void *h = dlopen(lib, RTLD_NOW | RTLD_NOLOAD);
+  if (!h) {
+    return 0;
+  }
+  void *pm = dlsym(h, "malloc");
+  void *pf = dlsym(h, "free");
+  (void)dlclose(h); /* drops the reference NOLOAD took; the library stays */
+  if (!pm || !pf) {
+    return 0;
+  }
+  /* Type pun: POSIX guarantees dlsym's void * converts to the function
+   * pointer type; memcpy makes the conversion without the cast ISO C
+   * leaves undefined (object and function pointers have one size here). */
+  _Static_assert(sizeof pm == sizeof *m && sizeof pf == sizeof *f, "pointer sizes");
+  memcpy(m, &pm, sizeof pm);
+  memcpy(f, &pf, sizeof pf);
+  return 1;
 }
 
 int main(int argc, char **argv) {
@@ -220,41 +237,64 @@ int main(int argc, char **argv) {
   if (rv_bench_create(&b, RV_POOL_CHECKS ? "pool-checked" : "pool", argc, argv, NULL) != 0) {
     return 2;
   }
-  size_t rounds = rv_bench_pick(b, 50000, 200);
-  int have_je = malloc_is_jemalloc();
-  if (!have_je) {
-    printf("bench-pool: malloc is not jemalloc's here (sanitizer build, or jemalloc not "
-           "found): no jemalloc case\n");
+  size_t pairs = rv_bench_pick(b, 3200000, 12800); /* per thread, at percent 100 */
+  if (!lookup("libc.so.6", &glibc_malloc, &glibc_free)) {
+    fprintf(stderr, "bench-pool: cannot find glibc's malloc: %s\n", dlerror());
+    rv_bench_destroy(b);
+    return 1;
   }
+  int have_je = 0;
+#if RV_BENCH_JEMALLOC
+  const char *je_version = "?";
+  size_t len = sizeof je_version;
+  /* Also what keeps libjemalloc a dependency of this program (as-needed). */
+  if (mallctl("version", (void *)&je_version, &len, NULL, 0) == 0) {
+    have_je = lookup("libjemalloc.so.2", &je_malloc, &je_free);
+  }
+  printf("bench-pool: jemalloc %s%s\n", je_version,
+         have_je ? "" : " (not found: no jemalloc case)");
+#endif
+#if RV_BENCH_MIMALLOC
+  printf("bench-pool: mimalloc %d\n", mi_version());
+#endif
   rv_pool pool;
   if (rv_pool_init(&pool, NULL, BLOCK, POOL_BLOCKS) != 0) {
     fprintf(stderr, "bench-pool: cannot make the pool\n");
     rv_bench_destroy(b);
     return 1;
   }
-  static suite_ctx ctx[MAX_THREADS][NVARIANTS];
-  static const char *groups[MAX_THREADS] = {"64B x1 thread", "64B x2 threads"};
+  enum { NGROUPS = 4 };
+  static const struct {
+    const char *name;
+    int threads;
+    size_t hold;
+  } groups[NGROUPS] = {{"hold 64, 1 thread", 1, 64},
+                       {"hold 64, 2 threads", 2, 64},
+                       {"hold 1, 1 thread", 1, 1},
+                       {"hold 1, 2 threads", 2, 1}};
+  static suite_ctx ctx[NGROUPS][NVARIANTS];
   int rc = 0;
-  for (int th = 0; th < MAX_THREADS && rc == 0; th++) {
+  for (int g = 0; g < NGROUPS && rc == 0; g++) {
     for (size_t i = 0; i < NVARIANTS && rc == 0; i++) {
-      suite_ctx *s = &ctx[th][i];
+      suite_ctx *s = &ctx[g][i];
       if (variants[i].kind == V_JEMALLOC && !have_je) {
         continue;
       }
       s->v = &variants[i];
-      s->threads = th + 1;
-      s->rounds = rounds * variants[i].percent / 100;
+      s->threads = groups[g].threads;
+      s->hold = groups[g].hold;
+      s->rounds = pairs / 100 * variants[i].percent / s->hold;
       s->pool = &pool;
-      if (pthread_barrier_init(&s->start, NULL, (unsigned)(th + 1)) != 0) {
+      if (pthread_barrier_init(&s->start, NULL, (unsigned)s->threads) != 0) {
         rc = -1;
         break;
       }
       s->barrier_ok = 1;
       rv_bench_case c = {.name = variants[i].name,
-                         .group = groups[th],
+                         .group = groups[g].name,
                          .fn = run,
                          .ctx = s,
-                         .ops = (uint64_t)(th + 1) * s->rounds * BATCH,
+                         .ops = (uint64_t)s->threads * s->rounds * s->hold,
                          .baseline = i == 0};
       rc = rv_bench_add(b, &c);
     }
@@ -263,11 +303,11 @@ int main(int argc, char **argv) {
     rc = rv_bench_run(b);
   }
   int failed = 0;
-  for (int th = 0; th < MAX_THREADS; th++) {
+  for (int g = 0; g < NGROUPS; g++) {
     for (size_t i = 0; i < NVARIANTS; i++) {
-      failed |= ctx[th][i].failed;
-      if (ctx[th][i].barrier_ok) {
-        (void)pthread_barrier_destroy(&ctx[th][i].start);
+      failed |= ctx[g][i].failed;
+      if (ctx[g][i].barrier_ok) {
+        (void)pthread_barrier_destroy(&ctx[g][i].start);
       }
     }
   }
