@@ -15,10 +15,13 @@
  * it. Init and free are not thread-safe: no other call may run on the pool
  * while they do.
  *
- * **Caches.** Under contention the shared head becomes the bottleneck; an
+ * **Caches.** Each rv_pool_get() and rv_pool_put() is a compare-and-swap
+ * on the shared head plus an atomic add on a counter in the same cache
+ * line (about 10 ns each on a current x86 core, more under contention). An
  * ::rv_pool_cache (one per thread, held by the caller, no allocation) takes
  * and returns blocks in batches of #RV_POOL_CACHE_BATCH with a single
- * compare-and-swap each.
+ * compare-and-swap each, and its get/put are inline: use one on hot paths
+ * (docs/benchmarks.md has the numbers).
  *
  * **Alignment.** Every block is aligned to rv_pool_block_align() of its size:
  * the largest power of two dividing the block size, capped at
