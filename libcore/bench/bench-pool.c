@@ -246,7 +246,7 @@ int main(int argc, char **argv) {
   int have_je = 0;
 #if RV_BENCH_JEMALLOC
   const char *je_version = "?";
-  size_t len = sizeof je_version;
+  size_t len = sizeof(const char *); /* mallctl("version") writes a pointer */
   /* Also what keeps libjemalloc a dependency of this program (as-needed). */
   if (mallctl("version", (void *)&je_version, &len, NULL, 0) == 0) {
     have_je = lookup("libjemalloc.so.2", &je_malloc, &je_free);
