@@ -20,3 +20,5 @@ say "memviz: a script that breaks the rules is rejected (exit 1), with fixes tha
 "$build/examples/memviz/memviz" --html "$build/memviz-rc.html" examples/memviz/scripts/rc.rv
 say "wordfreq: rivet-core arena + vec (examples/vec)"
 printf 'The cat saw the dog. The DOG saw a cat; a cat ran!\nIt is the end.\n' | "$build/examples/vec/wordfreq" -n 5
+say "pool: producers and consumers sharing a fixed-size block pool (examples/pool)"
+"$build/examples/pool/pool" 100000
