@@ -1,0 +1,501 @@
+/* map: open-addressing hash map, robin-hood probing, backward-shift deletion.
+ *
+ * One flat array of 32-byte slots holds everything a lookup needs before
+ * the key compare: the full 64-bit XXH3 hash (so a key compare happens
+ * only on a real match, with probability 2^-64 of a false one), the probe
+ * distance, the key length, the key (pointer or u64) and the value. A
+ * lookup therefore touches one slot cache line, then the key bytes.
+ *
+ * Robin hood: an inserted entry takes the slot of any resident that is
+ * closer to its home than the newcomer is, and the resident moves on. That
+ * keeps probe lengths short and even, and lets a lookup stop as soon as it
+ * meets a resident closer to home than the probe so far. Deletion shifts
+ * the following run back by one, so there are no tombstones to clean. */
+#include <rivet/core/map.h>
+
+#include <errno.h>
+#include <stdalign.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <rivet/core/err.h>
+
+/* XXH3 from the Debian xxHash package, compiled inline into this file: the
+ * short keys a map sees (8 to 64 bytes) hash in a few nanoseconds, and a
+ * call through the PLT would be a visible share of that. */
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+typedef struct slot {
+  uint64_t hash; /* full XXH3 hash of the key */
+  uint32_t dist; /* probe length + 1 (1 = in its home slot); 0 = empty */
+  uint32_t len;  /* byte-key length (0 for u64 maps) */
+  union {
+    const uint8_t *p; /* byte key: the map's copy or the caller's bytes */
+    uint64_t u;       /* u64 key */
+  } key;
+  void *value;
+} slot;
+
+struct rv_map {
+  slot *slots;           /* cap slots, or NULL while cap == 0 */
+  size_t cap;            /* a power of two, or 0 */
+  size_t len;            /* entries stored */
+  uint64_t seed;         /* XXH3 seed */
+  uint64_t gen;          /* bumped by every structural change (iterators) */
+  const rv_alloc *alloc; /* where slots, key copies and this struct live */
+  rv_map_keys keys;      /* key mode */
+};
+
+enum {
+  MIN_CAP = 16,
+  SLOT_ALIGN = 64, /* with 32-byte slots, no slot straddles a cache line */
+};
+
+/* At most 2^32 slots: probe distances then always fit the 32-bit field. */
+#define MAX_CAP ((size_t)1 << (sizeof(size_t) > 4 ? 32 : 26))
+
+static uint64_t hash_bytes(const rv_map *m, const void *key, size_t len) {
+  return XXH3_64bits_withSeed(key, len, m->seed);
+}
+
+static uint64_t hash_u64(const rv_map *m, uint64_t key) {
+  return XXH3_64bits_withSeed(&key, sizeof key, m->seed);
+}
+
+/* The smallest power-of-two capacity that holds n entries at <= 80% load. */
+static int cap_for(size_t n, size_t *out) {
+  size_t need;
+  if (__builtin_mul_overflow(n, 5, &need)) {
+    return RV_EOVERFLOW;
+  }
+  size_t cap = MIN_CAP;
+  while (cap * 4 < need) { /* cap <= MAX_CAP: cap * 4 cannot overflow */
+    if (cap >= MAX_CAP) {
+      return RV_EOVERFLOW;
+    }
+    cap *= 2;
+  }
+  *out = cap;
+  return RV_OK;
+}
+
+/* Put an entry known to be absent into a table with room, robin-hood style. */
+static void place(slot *slots, size_t mask, slot cur) {
+  size_t i = (size_t)cur.hash & mask;
+  cur.dist = 1;
+  for (;;) {
+    slot *s = &slots[i];
+    if (s->dist == 0) {
+      *s = cur;
+      return;
+    }
+    if (s->dist < cur.dist) {
+      slot t = *s;
+      *s = cur;
+      cur = t;
+    }
+    i = (i + 1) & mask;
+    cur.dist++;
+  }
+}
+
+/* Move every entry to a fresh array of cap slots. On failure nothing changes. */
+static int rehash(rv_map *m, size_t cap) {
+  size_t bytes;
+  if (__builtin_mul_overflow(cap, sizeof(slot), &bytes)) {
+    return RV_EOVERFLOW;
+  }
+  slot *ns = rv_alloc_get(m->alloc, bytes, SLOT_ALIGN);
+  if (!ns) {
+    return RV_ENOMEM;
+  }
+  memset(ns, 0, bytes);
+  for (size_t i = 0; i < m->cap; i++) {
+    if (m->slots[i].dist != 0) {
+      place(ns, cap - 1, m->slots[i]);
+    }
+  }
+  rv_alloc_free(m->alloc, m->slots, m->cap * sizeof(slot));
+  m->slots = ns;
+  m->cap = cap;
+  m->gen++;
+  return RV_OK;
+}
+
+int rv_map_reserve(rv_map *m, size_t n) {
+  size_t cap;
+  int rc = cap_for(n, &cap);
+  if (rc != RV_OK) {
+    return rc;
+  }
+  return cap > m->cap ? rehash(m, cap) : RV_OK;
+}
+
+/* Room for one more entry: grow by doubling past 80% load. */
+static int grow_for_one(rv_map *m) {
+  size_t n = m->len + 1; /* n <= cap <= MAX_CAP: n * 5 cannot overflow */
+  if (m->cap != 0 && n * 5 <= m->cap * 4) {
+    return RV_OK;
+  }
+  return rv_map_reserve(m, n);
+}
+
+static int get_seed(uint64_t *seed) {
+  uint8_t *p = (uint8_t *)seed; /* filling an object's bytes through a uint8_t view is allowed */
+  size_t got = 0;
+  while (got < sizeof *seed) {
+    ssize_t r = getrandom(p + got, sizeof *seed - got, 0);
+    if (r < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return RV_EIO;
+    }
+    got += (size_t)r;
+  }
+  return RV_OK;
+}
+
+int rv_map_create(rv_map **out, const rv_map_config *cfg) {
+  static const rv_map_config defaults = {0};
+  if (!cfg) {
+    cfg = &defaults;
+  }
+  if (cfg->keys != RV_MAP_KEYS_COPY && cfg->keys != RV_MAP_KEYS_BORROW &&
+      cfg->keys != RV_MAP_KEYS_U64) {
+    return RV_EINVAL;
+  }
+  uint64_t seed = cfg->seed;
+  if (!cfg->use_seed) {
+    int rc = get_seed(&seed);
+    if (rc != RV_OK) {
+      return rc;
+    }
+  }
+  rv_map *m = rv_alloc_get(cfg->alloc, sizeof *m, alignof(rv_map));
+  if (!m) {
+    return RV_ENOMEM;
+  }
+  *m = (rv_map){.alloc = cfg->alloc, .keys = cfg->keys, .seed = seed};
+  int rc = cfg->capacity ? rv_map_reserve(m, cfg->capacity) : RV_OK;
+  if (rc != RV_OK) {
+    goto fail;
+  }
+  *out = m;
+  return RV_OK;
+fail:
+  rv_alloc_free(cfg->alloc, m, sizeof *m);
+  return rc;
+}
+
+static void free_keys(rv_map *m) {
+  if (m->keys != RV_MAP_KEYS_COPY) {
+    return;
+  }
+  for (size_t i = 0; i < m->cap; i++) {
+    const slot *s = &m->slots[i];
+    if (s->dist != 0 && s->len != 0) {
+      /* The copy was allocated by this map as non-const storage. */
+      rv_alloc_free(m->alloc, (void *)(uintptr_t)s->key.p, s->len);
+    }
+  }
+}
+
+void rv_map_destroy(rv_map *m) {
+  if (!m) {
+    return;
+  }
+  free_keys(m);
+  rv_alloc_free(m->alloc, m->slots, m->cap * sizeof(slot));
+  rv_alloc_free(m->alloc, m, sizeof *m);
+}
+
+void rv_map_clear(rv_map *m) {
+  free_keys(m);
+  if (m->cap != 0) {
+    memset(m->slots, 0, m->cap * sizeof(slot));
+  }
+  m->len = 0;
+  m->gen++;
+}
+
+size_t rv_map_len(const rv_map *m) { return m->len; }
+size_t rv_map_capacity(const rv_map *m) { return m->cap; }
+uint64_t rv_map_seed(const rv_map *m) { return m->seed; }
+
+size_t rv_map_max_probe(const rv_map *m) {
+  size_t max = 0;
+  for (size_t i = 0; i < m->cap; i++) {
+    if (m->slots[i].dist > max) {
+      max = m->slots[i].dist;
+    }
+  }
+  return max;
+}
+
+/* ---- lookup ------------------------------------------------------------ */
+
+static slot *find_bytes(const rv_map *m, uint64_t h, const void *key, size_t len) {
+  if (m->cap == 0) {
+    return NULL;
+  }
+  size_t mask = m->cap - 1;
+  size_t i = (size_t)h & mask;
+  for (uint32_t d = 1;; d++) {
+    slot *s = &m->slots[i];
+    if (s->dist < d) { /* empty, or a resident closer to home: key absent */
+      return NULL;
+    }
+    if (s->hash == h && s->len == len && (len == 0 || memcmp(s->key.p, key, len) == 0)) {
+      return s;
+    }
+    i = (i + 1) & mask;
+  }
+}
+
+static slot *find_u64(const rv_map *m, uint64_t h, uint64_t key) {
+  if (m->cap == 0) {
+    return NULL;
+  }
+  size_t mask = m->cap - 1;
+  size_t i = (size_t)h & mask;
+  for (uint32_t d = 1;; d++) {
+    slot *s = &m->slots[i];
+    if (s->dist < d) {
+      return NULL;
+    }
+    if (s->key.u == key && s->hash == h) {
+      return s;
+    }
+    i = (i + 1) & mask;
+  }
+}
+
+/* A byte-key call is valid for this map and these arguments. */
+static int check_bytes(const rv_map *m, const void *key, size_t len) {
+  if (m->keys == RV_MAP_KEYS_U64 || (!key && len != 0)) {
+    return RV_EINVAL;
+  }
+  return RV_OK;
+}
+
+int rv_map_get(const rv_map *m, const void *key, size_t len, void **value) {
+  int rc = check_bytes(m, key, len);
+  if (rc != RV_OK) {
+    return rc;
+  }
+  const slot *s = find_bytes(m, hash_bytes(m, key, len), key, len);
+  if (!s) {
+    return RV_ENOTFOUND;
+  }
+  if (value) {
+    *value = s->value;
+  }
+  return RV_OK;
+}
+
+void **rv_map_find(const rv_map *m, const void *key, size_t len) {
+  if (check_bytes(m, key, len) != RV_OK) {
+    return NULL;
+  }
+  slot *s = find_bytes(m, hash_bytes(m, key, len), key, len);
+  return s ? &s->value : NULL;
+}
+
+int rv_map_get_u64(const rv_map *m, uint64_t key, void **value) {
+  if (m->keys != RV_MAP_KEYS_U64) {
+    return RV_EINVAL;
+  }
+  const slot *s = find_u64(m, hash_u64(m, key), key);
+  if (!s) {
+    return RV_ENOTFOUND;
+  }
+  if (value) {
+    *value = s->value;
+  }
+  return RV_OK;
+}
+
+void **rv_map_find_u64(const rv_map *m, uint64_t key) {
+  if (m->keys != RV_MAP_KEYS_U64) {
+    return NULL;
+  }
+  slot *s = find_u64(m, hash_u64(m, key), key);
+  return s ? &s->value : NULL;
+}
+
+/* ---- insert ------------------------------------------------------------ */
+
+/* Store a new entry (absent: the caller looked). Grows first; on any
+ * failure the map is unchanged and nothing is left allocated. */
+static int add(rv_map *m, slot cur) {
+  void *copy = NULL;
+  if (m->keys == RV_MAP_KEYS_COPY && cur.len != 0) {
+    copy = rv_alloc_get(m->alloc, cur.len, 1);
+    if (!copy) {
+      return RV_ENOMEM;
+    }
+    memcpy(copy, cur.key.p, cur.len);
+    cur.key.p = copy;
+  }
+  int rc = grow_for_one(m);
+  if (rc != RV_OK) {
+    rv_alloc_free(m->alloc, copy, cur.len);
+    return rc;
+  }
+  place(m->slots, m->cap - 1, cur);
+  m->len++;
+  m->gen++;
+  return RV_OK;
+}
+
+static int put_bytes(rv_map *m, const void *key, size_t len, void *value, void **old,
+                     bool replace) {
+  int rc = check_bytes(m, key, len);
+  if (rc != RV_OK) {
+    return rc;
+  }
+  if (len > UINT32_MAX) {
+    return RV_ELIMIT;
+  }
+  uint64_t h = hash_bytes(m, key, len);
+  slot *s = find_bytes(m, h, key, len);
+  if (s) {
+    if (!replace) {
+      return RV_EEXIST;
+    }
+    if (old) {
+      *old = s->value;
+    }
+    s->value = value;
+    return RV_OK;
+  }
+  slot cur = {.hash = h, .len = (uint32_t)len, .key.p = key, .value = value};
+  rc = add(m, cur);
+  if (rc == RV_OK && old) {
+    *old = NULL;
+  }
+  return rc;
+}
+
+int rv_map_insert(rv_map *m, const void *key, size_t len, void *value) {
+  return put_bytes(m, key, len, value, NULL, false);
+}
+
+int rv_map_set(rv_map *m, const void *key, size_t len, void *value, void **old) {
+  return put_bytes(m, key, len, value, old, true);
+}
+
+static int put_u64(rv_map *m, uint64_t key, void *value, void **old, bool replace) {
+  if (m->keys != RV_MAP_KEYS_U64) {
+    return RV_EINVAL;
+  }
+  uint64_t h = hash_u64(m, key);
+  slot *s = find_u64(m, h, key);
+  if (s) {
+    if (!replace) {
+      return RV_EEXIST;
+    }
+    if (old) {
+      *old = s->value;
+    }
+    s->value = value;
+    return RV_OK;
+  }
+  slot cur = {.hash = h, .key.u = key, .value = value};
+  int rc = add(m, cur);
+  if (rc == RV_OK && old) {
+    *old = NULL;
+  }
+  return rc;
+}
+
+int rv_map_insert_u64(rv_map *m, uint64_t key, void *value) {
+  return put_u64(m, key, value, NULL, false);
+}
+
+int rv_map_set_u64(rv_map *m, uint64_t key, void *value, void **old) {
+  return put_u64(m, key, value, old, true);
+}
+
+/* ---- remove ------------------------------------------------------------ */
+
+/* Take out the entry at s: shift the rest of its run back by one slot until
+ * an empty slot or an entry already in its home slot, so no tombstone stays. */
+static void erase(rv_map *m, slot *s, void **value) {
+  if (value) {
+    *value = s->value;
+  }
+  if (m->keys == RV_MAP_KEYS_COPY && s->len != 0) {
+    /* The copy was allocated by this map as non-const storage. */
+    rv_alloc_free(m->alloc, (void *)(uintptr_t)s->key.p, s->len);
+  }
+  size_t mask = m->cap - 1;
+  size_t i = (size_t)(s - m->slots);
+  for (;;) {
+    size_t j = (i + 1) & mask;
+    if (m->slots[j].dist <= 1) {
+      break;
+    }
+    m->slots[i] = m->slots[j];
+    m->slots[i].dist--;
+    i = j;
+  }
+  memset(&m->slots[i], 0, sizeof(slot));
+  m->len--;
+  m->gen++;
+}
+
+int rv_map_remove(rv_map *m, const void *key, size_t len, void **value) {
+  int rc = check_bytes(m, key, len);
+  if (rc != RV_OK) {
+    return rc;
+  }
+  slot *s = find_bytes(m, hash_bytes(m, key, len), key, len);
+  if (!s) {
+    return RV_ENOTFOUND;
+  }
+  erase(m, s, value);
+  return RV_OK;
+}
+
+int rv_map_remove_u64(rv_map *m, uint64_t key, void **value) {
+  if (m->keys != RV_MAP_KEYS_U64) {
+    return RV_EINVAL;
+  }
+  slot *s = find_u64(m, hash_u64(m, key), key);
+  if (!s) {
+    return RV_ENOTFOUND;
+  }
+  erase(m, s, value);
+  return RV_OK;
+}
+
+/* ---- iteration --------------------------------------------------------- */
+
+void rv_map_iter_init(rv_map_iter *it, const rv_map *m) {
+  it->map = m;
+  it->index = 0;
+  it->gen = m->gen;
+}
+
+bool rv_map_next(rv_map_iter *it, rv_map_entry *e) {
+  const rv_map *m = it->map;
+  if (it->gen != m->gen) {
+    rv_panic("rv_map_next: the map changed since rv_map_iter_init()");
+  }
+  while (it->index < m->cap) {
+    slot *s = &m->slots[it->index++];
+    if (s->dist == 0) {
+      continue;
+    }
+    if (m->keys == RV_MAP_KEYS_U64) {
+      *e = (rv_map_entry){.len = sizeof(uint64_t), .key_u64 = s->key.u, .value = &s->value};
+    } else {
+      *e = (rv_map_entry){.key = s->key.p, .len = s->len, .value = &s->value};
+    }
+    return true;
+  }
+  return false;
+}
