@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   # build
-  meson ninja-build gcc g++ clang lld llvm pkg-config python3 binutils
+  meson ninja-build gcc g++ clang lld llvm pkg-config python3 binutils file
   # libraries rivet links
   libxxhash-dev libsodium-dev
   # tests

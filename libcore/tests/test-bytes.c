@@ -90,9 +90,15 @@ static void test_buf_overflow(void **state) {
   rv_buf_init(&b, NULL);
   assert_int_equal(rv_buf_push(&b, 1), RV_OK);
   assert_int_equal(rv_buf_reserve(&b, SIZE_MAX), RV_EOVERFLOW);
-  assert_int_equal(rv_buf_resize(&b, SIZE_MAX), RV_ENOMEM); /* fits, but no memory */
+  assert_int_equal(rv_buf_append(&b, "x", SIZE_MAX), RV_EOVERFLOW);
   assert_int_equal(b.len, 1);
   rv_buf_free(&b);
+  /* A size that fits but cannot be had: the allocator says no. */
+  rv_alloc_failing f;
+  rv_buf_init(&b, rv_alloc_failing_init(&f, NULL, 0));
+  assert_int_equal(rv_buf_resize(&b, 1u << 20), RV_ENOMEM);
+  assert_int_equal(b.len, 0);
+  assert_null(b.data);
 }
 
 /* Build a buffer through many appends, failing the n-th allocation, for every

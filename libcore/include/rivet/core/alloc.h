@@ -113,8 +113,8 @@ RV_API void rv_alloc_free(const rv_alloc *a, void *ptr, size_t size);
 /**
  * \brief A test allocator that forwards to a parent and fails on purpose.
  *
- * It fails the allocation (or resize) numbered #fail_at (0-based, counting
- * every alloc and resize call) and, when #fail_after is true, every one
+ * It fails the allocation (or resize) numbered rv_alloc_failing::fail_at (0-based, counting
+ * every alloc and resize call) and, when rv_alloc_failing::fail_after is true, every one
  * after it. It also counts live blocks and bytes so a test can prove that
  * every failure path released what it took. Fields are readable; set them
  * with rv_alloc_failing_init(). Not thread-safe.
@@ -123,7 +123,7 @@ typedef struct rv_alloc_failing {
   rv_alloc iface;         /**< pass `&f.iface` where an allocator is wanted */
   const rv_alloc *parent; /**< where real blocks come from (NULL = default) */
   size_t fail_at;         /**< index of the first call to fail; SIZE_MAX = never */
-  int fail_after;         /**< nonzero: keep failing after #fail_at */
+  int fail_after;         /**< nonzero: keep failing after rv_alloc_failing::fail_at */
   size_t calls;           /**< alloc + resize calls seen so far */
   size_t failures;        /**< calls failed on purpose */
   size_t live_blocks;     /**< blocks currently allocated through it */

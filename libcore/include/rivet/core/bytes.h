@@ -85,9 +85,9 @@ RV_API bool rv_slice_split(rv_slice *s, uint8_t sep, rv_slice *head);
 /**
  * \brief A growable byte buffer that owns its storage.
  *
- * Readable fields: #data (NULL while #cap is 0), #len, #cap. Write them only
- * through the functions below. A pointer into #data is invalidated by any
- * call that may grow the buffer (reserve, append, resize).
+ * Readable fields: rv_buf::data (NULL while rv_buf::cap is 0), rv_buf::len, rv_buf::cap. Write them
+ * only through the functions below. A pointer into rv_buf::data is invalidated by any call that may
+ * grow the buffer (reserve, append, resize).
  */
 typedef struct rv_buf {
   uint8_t *data;         /**< the bytes; NULL while cap == 0 */
@@ -111,7 +111,7 @@ RV_API void rv_buf_init(rv_buf *b, const rv_alloc *alloc);
 RV_API void rv_buf_free(rv_buf *b);
 
 /**
- * \brief Make room for \p extra more bytes beyond #len without another
+ * \brief Make room for \p extra more bytes beyond rv_buf::len without another
  *        allocation. Grows geometrically (at least doubling).
  * \return 0, #RV_ENOMEM, or #RV_EOVERFLOW if `len + extra` does not fit;
  *         on error \p b is unchanged.
@@ -131,7 +131,7 @@ RV_API int rv_buf_append(rv_buf *b, const void *p, size_t n);
 RV_API int rv_buf_push(rv_buf *b, uint8_t byte);
 
 /**
- * \brief Set #len to \p len, growing (new bytes are zero) or truncating.
+ * \brief Set rv_buf::len to \p len, growing (new bytes are zero) or truncating.
  * \return 0, #RV_ENOMEM or #RV_EOVERFLOW; on error \p b is unchanged.
  * \since 0.1.0
  */
@@ -144,7 +144,7 @@ RV_API int rv_buf_resize(rv_buf *b, size_t len);
  */
 RV_API void rv_buf_consume(rv_buf *b, size_t n);
 
-/** \brief Set #len to 0, keeping the storage. \since 0.1.0 */
+/** \brief Set rv_buf::len to 0, keeping the storage. \since 0.1.0 */
 static inline void rv_buf_clear(rv_buf *b) { b->len = 0; }
 
 /** \brief A slice over the buffer's current bytes (invalidated by growth). */
