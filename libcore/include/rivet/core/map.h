@@ -148,7 +148,11 @@ RV_API int rv_map_insert(rv_map *m, const void *key, size_t len, void *value);
 /**
  * \brief Insert a byte-string key, or replace the value of an existing one
  *        (the stored key is kept, not replaced).
- * \param[out] old  if not NULL: the replaced value, or NULL when inserted
+ * \param[in,out] m      the map (copy or borrow mode)
+ * \param[in]     key    the key bytes; NULL only with \p len 0
+ * \param[in]     len    key length in bytes, at most `UINT32_MAX`
+ * \param[in]     value  the value to store
+ * \param[out]    old    if not NULL: the replaced value, or NULL when inserted
  * \return as rv_map_insert() but never #RV_EEXIST; \p old is untouched on error.
  * \since 0.2.0
  */
@@ -156,6 +160,9 @@ RV_API int rv_map_set(rv_map *m, const void *key, size_t len, void *value, void 
 
 /**
  * \brief Look a byte-string key up.
+ * \param[in]  m      the map (copy or borrow mode)
+ * \param[in]  key    the key bytes (read only during the call); NULL only with \p len 0
+ * \param[in]  len    key length in bytes
  * \param[out] value  if not NULL: the value; untouched when not found
  * \return 0, #RV_ENOTFOUND, or #RV_EINVAL (u64 map, NULL key with \p len > 0).
  * \since 0.2.0
@@ -165,6 +172,9 @@ RV_API int rv_map_get(const rv_map *m, const void *key, size_t len, void **value
 /**
  * \brief Look a byte-string key up and return where its value is stored,
  *        for reading or updating in place.
+ * \param[in] m    the map (copy or borrow mode)
+ * \param[in] key  the key bytes; NULL only with \p len 0
+ * \param[in] len  key length in bytes
  * \return a pointer to the value, valid until the next insert, remove,
  *         reserve, clear or destroy; NULL when not found or on a mode mismatch.
  * \since 0.2.0
@@ -173,7 +183,10 @@ RV_API void **rv_map_find(const rv_map *m, const void *key, size_t len);
 
 /**
  * \brief Remove a byte-string key (freeing the map's copy in copy mode).
- * \param[out] value  if not NULL: the removed value
+ * \param[in,out] m      the map (copy or borrow mode)
+ * \param[in]     key    the key bytes; NULL only with \p len 0
+ * \param[in]     len    key length in bytes
+ * \param[out]    value  if not NULL: the removed value
  * \return 0, #RV_ENOTFOUND (map unchanged) or #RV_EINVAL (as rv_map_get()).
  * \since 0.2.0
  */
