@@ -151,8 +151,7 @@ static uint64_t lcg(uint64_t *x) { /* Knuth's MMIX LCG: a fixed sequence */
 
 /* n distinct keys of 16..64 bytes in one block; NULL on failure. */
 static char *make_keys(ctx *c) {
-  static const char alphabet[] =
-      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
+  static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
   char *block = malloc(c->n * 65);
   if (!block) {
     return NULL;

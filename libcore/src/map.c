@@ -80,10 +80,11 @@ static int cap_for(size_t n, size_t *out) {
   return RV_OK;
 }
 
-/* Put an entry known to be absent into a table with room, robin-hood style. */
-static void place(slot *slots, size_t mask, slot cur) {
-  size_t i = (size_t)cur.hash & mask;
-  cur.dist = 1;
+/* Put an entry known to be absent into a table with room, robin-hood style,
+ * starting at slot i where its probe distance would be dist: from there on
+ * it takes the place of any resident closer to home, which moves on. */
+static void place_at(slot *slots, size_t mask, slot cur, size_t i, uint32_t dist) {
+  cur.dist = dist;
   for (;;) {
     slot *s = &slots[i];
     if (s->dist == 0) {
@@ -98,6 +99,10 @@ static void place(slot *slots, size_t mask, slot cur) {
     i = (i + 1) & mask;
     cur.dist++;
   }
+}
+
+static void place(slot *slots, size_t mask, slot cur) {
+  place_at(slots, mask, cur, (size_t)cur.hash & mask, 1);
 }
 
 /* Move every entry to a fresh array of cap slots. On failure nothing changes. */
@@ -236,7 +241,14 @@ size_t rv_map_max_probe(const rv_map *m) {
 
 /* ---- lookup ------------------------------------------------------------ */
 
-static slot *find_bytes(const rv_map *m, uint64_t h, const void *key, size_t len) {
+/* Where a probe for an absent key stopped: an insert starts there. */
+typedef struct stop {
+  size_t index;
+  uint32_t dist;
+} stop;
+
+/* Find a byte key; when absent, return NULL and say where the probe stopped. */
+static slot *probe_bytes(const rv_map *m, uint64_t h, const void *key, size_t len, stop *at) {
   if (m->cap == 0) {
     return NULL;
   }
@@ -245,6 +257,8 @@ static slot *find_bytes(const rv_map *m, uint64_t h, const void *key, size_t len
   for (uint32_t d = 1;; d++) {
     slot *s = &m->slots[i];
     if (s->dist < d) { /* empty, or a resident closer to home: key absent */
+      at->index = i;
+      at->dist = d;
       return NULL;
     }
     if (s->hash == h && s->len == len && (len == 0 || memcmp(s->key.p, key, len) == 0)) {
@@ -254,7 +268,7 @@ static slot *find_bytes(const rv_map *m, uint64_t h, const void *key, size_t len
   }
 }
 
-static slot *find_u64(const rv_map *m, uint64_t h, uint64_t key) {
+static slot *probe_u64(const rv_map *m, uint64_t h, uint64_t key, stop *at) {
   if (m->cap == 0) {
     return NULL;
   }
@@ -263,6 +277,8 @@ static slot *find_u64(const rv_map *m, uint64_t h, uint64_t key) {
   for (uint32_t d = 1;; d++) {
     slot *s = &m->slots[i];
     if (s->dist < d) {
+      at->index = i;
+      at->dist = d;
       return NULL;
     }
     if (s->key.u == key && s->hash == h) {
@@ -270,6 +286,16 @@ static slot *find_u64(const rv_map *m, uint64_t h, uint64_t key) {
     }
     i = (i + 1) & mask;
   }
+}
+
+static slot *find_bytes(const rv_map *m, uint64_t h, const void *key, size_t len) {
+  stop at;
+  return probe_bytes(m, h, key, len, &at);
+}
+
+static slot *find_u64(const rv_map *m, uint64_t h, uint64_t key) {
+  stop at;
+  return probe_u64(m, h, key, &at);
 }
 
 /* A byte-key call is valid for this map and these arguments. */
@@ -327,9 +353,10 @@ void **rv_map_find_u64(const rv_map *m, uint64_t key) {
 
 /* ---- insert ------------------------------------------------------------ */
 
-/* Store a new entry (absent: the caller looked). Grows first; on any
- * failure the map is unchanged and nothing is left allocated. */
-static int add(rv_map *m, slot cur) {
+/* Store a new entry, absent: the caller's probe stopped at `at` (unused
+ * when the table is empty or must grow). On any failure the map is
+ * unchanged and nothing is left allocated. */
+static int add(rv_map *m, slot cur, stop at) {
   void *copy = NULL;
   if (m->keys == RV_MAP_KEYS_COPY && cur.len != 0) {
     copy = rv_alloc_get(m->alloc, cur.len, 1);
@@ -339,12 +366,17 @@ static int add(rv_map *m, slot cur) {
     memcpy(copy, cur.key.p, cur.len);
     cur.key.p = copy;
   }
+  size_t cap = m->cap;
   int rc = grow_for_one(m);
   if (rc != RV_OK) {
     rv_alloc_free(m->alloc, copy, cur.len);
     return rc;
   }
-  place(m->slots, m->cap - 1, cur);
+  if (m->cap == cap) { /* same table: carry on from where the probe stopped */
+    place_at(m->slots, m->cap - 1, cur, at.index, at.dist);
+  } else {
+    place(m->slots, m->cap - 1, cur);
+  }
   m->len++;
   m->gen++;
   return RV_OK;
@@ -360,7 +392,8 @@ static int put_bytes(rv_map *m, const void *key, size_t len, void *value, void *
     return RV_ELIMIT;
   }
   uint64_t h = hash_bytes(m, key, len);
-  slot *s = find_bytes(m, h, key, len);
+  stop at = {0, 0};
+  slot *s = probe_bytes(m, h, key, len, &at);
   if (s) {
     if (!replace) {
       return RV_EEXIST;
@@ -372,7 +405,7 @@ static int put_bytes(rv_map *m, const void *key, size_t len, void *value, void *
     return RV_OK;
   }
   slot cur = {.hash = h, .len = (uint32_t)len, .key.p = key, .value = value};
-  rc = add(m, cur);
+  rc = add(m, cur, at);
   if (rc == RV_OK && old) {
     *old = NULL;
   }
@@ -392,7 +425,8 @@ static int put_u64(rv_map *m, uint64_t key, void *value, void **old, bool replac
     return RV_EINVAL;
   }
   uint64_t h = hash_u64(m, key);
-  slot *s = find_u64(m, h, key);
+  stop at = {0, 0};
+  slot *s = probe_u64(m, h, key, &at);
   if (s) {
     if (!replace) {
       return RV_EEXIST;
@@ -404,7 +438,7 @@ static int put_u64(rv_map *m, uint64_t key, void *value, void **old, bool replac
     return RV_OK;
   }
   slot cur = {.hash = h, .key.u = key, .value = value};
-  int rc = add(m, cur);
+  int rc = add(m, cur, at);
   if (rc == RV_OK && old) {
     *old = NULL;
   }

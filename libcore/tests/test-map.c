@@ -267,7 +267,7 @@ static void run_model(rv_map_keys keys, uint64_t seed) {
     for (int dup = 1; dup;) {
       md.len[k] = (size_t)(rnd() % MAXLEN);
       for (size_t i = 0; i < md.len[k]; i++) {
-        md.key[k][i] = (uint8_t)"abcd"[rnd() % 4];
+        md.key[k][i] = (uint8_t) "abcd"[rnd() % 4];
       }
       dup = 0;
       for (size_t j = 0; j < k && !dup; j++) {
