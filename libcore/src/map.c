@@ -32,6 +32,7 @@ typedef struct slot {
   uint32_t len;  /* byte-key length (0 for u64 maps) */
   union {
     const uint8_t *p; /* byte key: the map's copy or the caller's bytes */
+    uint8_t *owned;   /* the same pointer, for freeing the map's own copy */
     uint64_t u;       /* u64 key */
   } key;
   void *value;
@@ -201,8 +202,9 @@ static void free_keys(rv_map *m) {
   for (size_t i = 0; i < m->cap; i++) {
     const slot *s = &m->slots[i];
     if (s->dist != 0 && s->len != 0) {
-      /* The copy was allocated by this map as non-const storage. */
-      rv_alloc_free(m->alloc, (void *)(uintptr_t)s->key.p, s->len);
+      /* Copy mode stored the pointer as `owned`; reading it back through
+       * the union member it was written as is well defined. */
+      rv_alloc_free(m->alloc, s->key.owned, s->len);
     }
   }
 }
@@ -357,14 +359,17 @@ void **rv_map_find_u64(const rv_map *m, uint64_t key) {
  * when the table is empty or must grow). On any failure the map is
  * unchanged and nothing is left allocated. */
 static int add(rv_map *m, slot cur, stop at) {
-  void *copy = NULL;
+  uint8_t *copy = NULL;
   if (m->keys == RV_MAP_KEYS_COPY && cur.len != 0) {
     copy = rv_alloc_get(m->alloc, cur.len, 1);
     if (!copy) {
       return RV_ENOMEM;
     }
     memcpy(copy, cur.key.p, cur.len);
-    cur.key.p = copy;
+    /* Written as `owned` so that freeing reads the member last written;
+     * lookups read `p`, the same pointer type but for const, which C11
+     * 6.2.5p27 gives the same representation. */
+    cur.key.owned = copy;
   }
   size_t cap = m->cap;
   int rc = grow_for_one(m);
@@ -462,8 +467,8 @@ static void erase(rv_map *m, slot *s, void **value) {
     *value = s->value;
   }
   if (m->keys == RV_MAP_KEYS_COPY && s->len != 0) {
-    /* The copy was allocated by this map as non-const storage. */
-    rv_alloc_free(m->alloc, (void *)(uintptr_t)s->key.p, s->len);
+    /* Copy mode stored the pointer as `owned` (see add()). */
+    rv_alloc_free(m->alloc, s->key.owned, s->len);
   }
   size_t mask = m->cap - 1;
   size_t i = (size_t)(s - m->slots);
