@@ -17,6 +17,10 @@ MESON_FLAGS ?= -Dwerror=true
 
 # meson setup only once per directory; ninja re-runs it when build files change.
 setup = test -f $(1)/build.ninja || meson setup $(1) $(MESON_FLAGS) $(2)
+# Sanitizer options live in variables: a literal comma inside $(call ...)
+# would split the argument (address,undefined lost everything after it).
+ASAN_FLAGS  := -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false
+TSAN_FLAGS  := -Db_sanitize=thread -Db_lundef=false -Dbenchmarks=false
 
 .PHONY: all deps build demo test test-normal test-asan test-tsan bench docs lint install clean
 
@@ -40,13 +44,13 @@ test-normal:
 	meson test -C $(BUILD) --print-errorlogs
 
 test-asan:
-	@$(call setup,$(BUILD_ASAN),-Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false)
+	@$(call setup,$(BUILD_ASAN),$(ASAN_FLAGS))
 	meson compile -C $(BUILD_ASAN)
 	meson test -C $(BUILD_ASAN) --print-errorlogs
 
 # ThreadSanitizer for the suites that run threads against each other.
 test-tsan:
-	@$(call setup,$(BUILD_TSAN),-Db_sanitize=thread -Db_lundef=false -Dbenchmarks=false)
+	@$(call setup,$(BUILD_TSAN),$(TSAN_FLAGS))
 	meson compile -C $(BUILD_TSAN)
 	@if meson test -C $(BUILD_TSAN) --list --suite concurrent >/dev/null 2>&1; then \
 	  meson test -C $(BUILD_TSAN) --print-errorlogs --suite concurrent; \

@@ -38,6 +38,8 @@ typedef struct plain_buf {
 } plain_buf;
 
 static int plain_append(plain_buf *b, const void *src, size_t n) {
+  if (n == 0)
+    return 0;
   if (b->cap - b->len < n) {
     size_t cap = b->cap ? b->cap : 64;
     while (cap - b->len < n)

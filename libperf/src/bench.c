@@ -165,10 +165,13 @@ static int parse_args(rv_bench *b, int argc, char *const *argv) {
 }
 
 int rv_bench_create_ex(rv_bench **out, const rv_bench_config *cfg, int argc, char *const *argv) {
-  if (out == NULL || cfg == NULL || cfg->suite == NULL || cfg->suite[0] == '\0' ||
-      !clean_name(cfg->suite) || argc < 0 || (argc > 0 && argv == NULL)) {
-    fprintf(cfg && cfg->err ? cfg->err : stderr,
-            "rv_bench: a suite name is required (printable, no quotes)\n");
+  FILE *err = cfg && cfg->err ? cfg->err : stderr;
+  if (out == NULL || cfg == NULL || argc < 0 || (argc > 0 && argv == NULL)) {
+    fprintf(err, "rv_bench: NULL runner, config or argv\n");
+    return RV_EINVAL;
+  }
+  if (cfg->suite == NULL || cfg->suite[0] == '\0' || !clean_name(cfg->suite)) {
+    fprintf(err, "rv_bench: a suite name is required (printable, no quotes)\n");
     return RV_EINVAL;
   }
   rv_bench *b = rv_alloc_get(cfg->alloc, sizeof *b, 0);
@@ -235,10 +238,11 @@ int rv_bench_add(rv_bench *b, const rv_bench_case *c) {
   if (b->n == b->cap) {
     size_t ncap = b->cap ? b->cap : 8;
     size_t old_bytes = b->cap * sizeof *b->cases, new_bytes;
-    if (b->cap && __builtin_mul_overflow(b->cap, (size_t)2, &ncap))
-      return RV_EOVERFLOW;
-    if (__builtin_mul_overflow(ncap, sizeof *b->cases, &new_bytes))
-      return RV_EOVERFLOW;
+    /* Overflow here would need more cases than memory can hold: report
+     * it as the allocation failure it stands for. */
+    if ((b->cap && __builtin_mul_overflow(b->cap, (size_t)2, &ncap)) ||
+        __builtin_mul_overflow(ncap, sizeof *b->cases, &new_bytes))
+      return RV_ENOMEM;
     rv_bench_entry *p = rv_alloc_resize(b->alloc, b->cases, old_bytes, new_bytes, 0);
     if (p == NULL)
       return RV_ENOMEM;
@@ -285,7 +289,11 @@ static bool joined_contains(const char *group, const char *name, const char *f) 
     size_t k = 0;
     for (; k < fl; k++) {
       size_t at = start + k;
-      char ch = at < gl ? group[at] : at == gl ? '/' : name[at - gl - 1];
+      char ch = '/';
+      if (at < gl)
+        ch = group[at];
+      else if (at > gl)
+        ch = name[at - gl - 1];
       if (ch != f[k])
         break;
     }
@@ -318,6 +326,8 @@ void rv_bench_round_order(size_t n, size_t round, size_t *order) {
   /* Rotate by one every two rounds and reverse on odd rounds: over 2n
    * rounds each case runs in every position equally often, and with two
    * cases the order goes AB, BA, BA, AB, ... */
+  if (n == 0)
+    return;
   size_t offset = (round / 2) % n;
   for (size_t k = 0; k < n; k++)
     order[k] = (round % 2 == 0) ? (offset + k) % n : (offset + n - 1 - k) % n;
@@ -352,7 +362,8 @@ static void compute_results(rv_bench *b) {
     if (!e->selected)
       continue;
     r->reps = b->reps;
-    double med, lo, hi;
+    double med = 0, lo = 0, hi = 0;
+    /* reps >= 1 always (parse_args), so this cannot fail. */
     (void)rv_bench_stats(&b->samples[i * b->reps], b->reps, &med, &lo, &hi);
     double ops = (double)e->c.ops;
     r->median = med / ops;
@@ -394,8 +405,11 @@ int rv_bench_run(rv_bench *b) {
     return RV_ENOTFOUND;
   }
   if (__builtin_mul_overflow(b->n, (size_t)b->reps, &b->samples_len) ||
-      __builtin_mul_overflow(nsel, sizeof *sel, &idx_bytes))
-    return RV_EOVERFLOW;
+      __builtin_mul_overflow(nsel, sizeof *sel, &idx_bytes)) {
+    /* More samples than memory can hold: an allocation failure. */
+    b->samples_len = 0;
+    return RV_ENOMEM;
+  }
   b->samples = rv_alloc_array(b->alloc, b->samples_len, sizeof *b->samples, 0);
   sel = rv_alloc_get(b->alloc, idx_bytes, 0);
   order = rv_alloc_get(b->alloc, idx_bytes, 0);

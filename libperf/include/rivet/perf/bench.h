@@ -197,7 +197,8 @@ RV_API size_t rv_bench_pick(const rv_bench *b, size_t full, size_t quick);
  *         characters or quotes, the group has them, \p fn is NULL or
  *         `ops` is 0; #RV_EEXIST if the group already has a case of that
  *         name or already has a baseline; #RV_ESTATE if rv_bench_run()
- *         was called already; #RV_ENOMEM or #RV_EOVERFLOW.
+ *         was called already; #RV_ENOMEM (also when the registry's size
+ *         would overflow).
  * \since 0.1.0
  */
 RV_API int rv_bench_add(rv_bench *b, const rv_bench_case *c);
