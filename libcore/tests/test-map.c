@@ -431,8 +431,12 @@ static void workload(const rv_alloc *a, rv_map_keys keys) {
                                  : rv_map_set(m, key, (size_t)n, V(i), NULL);
     if (rc == RV_OK) {
       present++;
-    } else {
+    } else { /* refused, and the map is as it was: the key is not in it */
       assert_int_equal(rc, RV_ENOMEM);
+      rc = keys == RV_MAP_KEYS_U64 ? rv_map_get_u64(m, i, NULL)
+                                   : rv_map_get(m, key, (size_t)n, NULL);
+      assert_int_equal(rc, RV_ENOTFOUND);
+      rc = RV_ENOMEM;
     }
     assert_int_equal(rv_map_len(m), present);
     if (i % 3 == 0 && rc == RV_OK) {
