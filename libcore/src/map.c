@@ -11,11 +11,13 @@
  * keeps probe lengths short and even, and lets a lookup stop as soon as it
  * meets a resident closer to home than the probe so far. Deletion shifts
  * the following run back by one, so there are no tombstones to clean. */
+#define _DEFAULT_SOURCE /* madvise(MADV_HUGEPAGE) */
 #include <rivet/core/map.h>
 
 #include <errno.h>
 #include <stdalign.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 
 #include <rivet/core/err.h>
@@ -106,6 +108,27 @@ static void place(slot *slots, size_t mask, slot cur) {
   place_at(slots, mask, cur, (size_t)cur.hash & mask, 1);
 }
 
+/* Ask for transparent huge pages over a large slot array: lookups land on
+ * random slots, and with 4 KiB pages nearly each one is also a TLB miss.
+ * Only the 2 MiB-aligned part inside the block is advised (never memory
+ * around it), and the advice is a hint: failure (a custom allocator's
+ * non-anonymous memory, a kernel without THP) changes nothing. */
+static void advise_huge(void *p, size_t bytes) {
+#ifdef MADV_HUGEPAGE
+  const uintptr_t huge = (uintptr_t)2 << 20;
+  uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+  uintptr_t hi = ((uintptr_t)p + bytes) & ~(huge - 1);
+  if (hi > lo) {
+    /* An integer-rounded address inside the block we own; madvise only
+     * reads it as an address range. */
+    (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE); // NOLINT(performance-no-int-to-ptr)
+  }
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
+
 /* Move every entry to a fresh array of cap slots. On failure nothing changes. */
 static int rehash(rv_map *m, size_t cap) {
   size_t bytes;
@@ -116,6 +139,7 @@ static int rehash(rv_map *m, size_t cap) {
   if (!ns) {
     return RV_ENOMEM;
   }
+  advise_huge(ns, bytes);
   memset(ns, 0, bytes);
   for (size_t i = 0; i < m->cap; i++) {
     if (m->slots[i].dist != 0) {
