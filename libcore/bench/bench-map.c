@@ -5,8 +5,11 @@
  *   - GLib's GHashTable with g_str_hash / g_str_equal (it borrows keys),
  * against rv_map from <rivet/core/map.h> (copy and borrow key modes).
  *
- * "lookup": every key looked up once per repetition, in a shuffled order,
- * in a map filled before the run. "insert": every key inserted into an
+ * "lookup": every key looked up once per repetition in a map filled before
+ * the run. The keys to look up are copies laid out one after the other in
+ * a shuffled order, unrelated to the insertion order: like keys parsed from
+ * incoming requests, they are read sequentially while the map's own
+ * storage is hit at random. "insert": every key inserted into an
  * empty map (no reserve), which is created before and destroyed after the
  * repetition, outside the timing. One operation = one lookup or insert.
  * Keys and order come from a fixed-seed generator. Run with --help. */
@@ -32,6 +35,7 @@ typedef struct ctx {
   const char **keys;    /* NUL-terminated keys, all distinct */
   size_t *lens;         /* their lengths */
   uint32_t *order;      /* a permutation of 0..n-1: lookup order */
+  const char **qkeys;   /* qkeys[i]: a copy of keys[order[i]], stored in that order */
   uintptr_t expect;     /* sum of the values of all keys */
   rv_map *rv_full;      /* filled once, for lookups */
   GHashTable *g_full;   /* filled once, for lookups */
@@ -56,9 +60,8 @@ static void look_rv(void *arg) {
   ctx *c = arg;
   uintptr_t sum = 0;
   for (size_t i = 0; i < c->n; i++) {
-    uint32_t k = c->order[i];
     void *v = NULL;
-    if (rv_map_get(c->rv_full, c->keys[k], c->lens[k], &v) != RV_OK) {
+    if (rv_map_get(c->rv_full, c->qkeys[i], c->lens[c->order[i]], &v) != RV_OK) {
       c->failed = 1;
     }
     sum += (uintptr_t)v;
@@ -70,14 +73,14 @@ static void look_glib(void *arg) {
   ctx *c = arg;
   uintptr_t sum = 0;
   for (size_t i = 0; i < c->n; i++) {
-    sum += (uintptr_t)g_hash_table_lookup(c->g_full, c->keys[c->order[i]]);
+    sum += (uintptr_t)g_hash_table_lookup(c->g_full, c->qkeys[i]);
   }
   check_sum(c, sum);
 }
 
 static void look_std(void *arg) {
   ctx *c = arg;
-  check_sum(c, stdmap_lookup(c->s_full, c->order, c->n));
+  check_sum(c, stdmap_lookup(c->s_full));
 }
 
 /* ---- inserts ---------------------------------------------------------- */
@@ -153,10 +156,11 @@ static uint64_t lcg(uint64_t *x) { /* Knuth's MMIX LCG: a fixed sequence */
   return *x >> 32; /* the high bits: the low ones have short periods */
 }
 
-/* n distinct keys of 16..64 bytes in one block; NULL on failure. */
+/* n distinct keys of 16..64 bytes in one block, followed by their copies
+ * in lookup order (qkeys); NULL on failure. */
 static char *make_keys(ctx *c) {
   static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
-  char *block = malloc(c->n * 65);
+  char *block = malloc(c->n * 65 * 2);
   if (!block) {
     return NULL;
   }
@@ -184,6 +188,12 @@ static char *make_keys(ctx *c) {
     c->order[i] = c->order[j];
     c->order[j] = t;
   }
+  for (size_t i = 0; i < c->n; i++) {
+    size_t len = c->lens[c->order[i]];
+    memcpy(p, c->keys[c->order[i]], len + 1);
+    c->qkeys[i] = p;
+    p += len + 1;
+  }
   return block;
 }
 
@@ -193,8 +203,8 @@ static int fill(ctx *c) {
     return -1;
   }
   c->g_full = g_hash_table_new(g_str_hash, g_str_equal);
-  c->s_full = stdmap_create(c->keys, c->lens, c->n);
-  c->s_ins = stdmap_create(c->keys, c->lens, c->n);
+  c->s_full = stdmap_create(c->keys, c->lens, c->n, c->order);
+  c->s_ins = stdmap_create(c->keys, c->lens, c->n, c->order);
   for (size_t i = 0; i < c->n; i++) {
     int rc = rv_map_insert(c->rv_full, c->keys[i], c->lens[i], V(i));
     if (rc != RV_OK) {
@@ -240,7 +250,8 @@ int main(int argc, char **argv) {
   c.keys = malloc(c.n * sizeof *c.keys);
   c.lens = malloc(c.n * sizeof *c.lens);
   c.order = malloc(c.n * sizeof *c.order);
-  if (!c.keys || !c.lens || !c.order || !(block = make_keys(&c))) {
+  c.qkeys = malloc(c.n * sizeof *c.qkeys);
+  if (!c.keys || !c.lens || !c.order || !c.qkeys || !(block = make_keys(&c))) {
     fprintf(stderr, "bench-map: out of memory\n");
     goto fail;
   }
@@ -316,6 +327,7 @@ fail:
   free(c.keys);
   free(c.lens);
   free(c.order);
+  free(c.qkeys);
   rv_bench_destroy(b);
   return status;
 }

@@ -9,15 +9,21 @@
 #include "map-std.h"
 
 struct stdmap_bench {
-  std::vector<std::string> keys; // the keys as a C++ program would hold them
+  std::vector<std::string> keys;    // the keys as a C++ program would hold them
+  std::vector<std::string> queries; // the keys to look up, in lookup order
   std::unordered_map<std::string, void *> map;
 };
 
-extern "C" stdmap_bench *stdmap_create(const char *const *keys, const size_t *lens, size_t n) {
+extern "C" stdmap_bench *stdmap_create(const char *const *keys, const size_t *lens, size_t n,
+                                       const uint32_t *order) {
   auto *b = new stdmap_bench;
   b->keys.reserve(n);
+  b->queries.reserve(n);
   for (size_t i = 0; i < n; i++) {
     b->keys.emplace_back(keys[i], lens[i]);
+  }
+  for (size_t i = 0; i < n; i++) {
+    b->queries.emplace_back(keys[order[i]], lens[order[i]]);
   }
   return b;
 }
@@ -35,10 +41,10 @@ extern "C" void stdmap_clear(stdmap_bench *b) {
   std::unordered_map<std::string, void *>().swap(b->map); // release the memory too
 }
 
-extern "C" uintptr_t stdmap_lookup(const stdmap_bench *b, const uint32_t *order, size_t n) {
+extern "C" uintptr_t stdmap_lookup(const stdmap_bench *b) {
   uintptr_t sum = 0;
-  for (size_t i = 0; i < n; i++) {
-    auto it = b->map.find(b->keys[order[i]]);
+  for (const auto &q : b->queries) {
+    auto it = b->map.find(q);
     sum += reinterpret_cast<uintptr_t>(it->second);
   }
   return sum;
