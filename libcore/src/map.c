@@ -34,13 +34,28 @@ typedef struct slot {
   uint32_t len;  /* byte-key length (0 for u64 maps) */
   union {
     const uint8_t *p; /* byte key: the map's copy or the caller's bytes */
-    uint8_t *owned;   /* the same pointer, for freeing the map's own copy */
+    uint8_t *owned;   /* the same pointer, when it points into the map's chunks */
     uint64_t u;       /* u64 key */
   } key;
   void *value;
 } slot;
 
+/* Copy mode keeps its key copies packed in chunks: one allocation per
+ * chunk instead of one per key, keys of a map close together in memory
+ * (and on huge pages once chunks are large). A removed key leaves its
+ * bytes behind as garbage; when garbage outweighs the live bytes, the live
+ * keys are packed into one new chunk (compaction), so memory stays within
+ * about twice the live key bytes. */
+typedef struct chunk {
+  struct chunk *next; /* older chunk */
+  size_t size;        /* data bytes after this header */
+  size_t used;        /* data bytes handed out */
+} chunk;
+
 struct rv_map {
+  chunk *chunks;         /* copy mode: key storage, newest (the one filled) first */
+  size_t key_bytes;      /* copy mode: bytes of live keys in the chunks */
+  size_t key_garbage;    /* copy mode: bytes of removed keys still in the chunks */
   slot *slots;           /* cap slots, or NULL while cap == 0 */
   size_t cap;            /* a power of two, or 0 */
   size_t len;            /* entries stored */
@@ -51,6 +66,9 @@ struct rv_map {
 };
 
 enum {
+  CHUNK_MIN = 16 << 10,  /* first chunk's data bytes; each next one doubles */
+  CHUNK_MAX = 4 << 20,   /* up to this (a key larger than it gets its own) */
+  COMPACT_MIN = 4 << 10, /* garbage worth a compaction */
   MIN_CAP = 16,
   SLOT_ALIGN = 64, /* with 32-byte slots, no slot straddles a cache line */
 };
@@ -219,31 +237,104 @@ fail:
   return rc;
 }
 
-static void free_keys(rv_map *m) {
-  if (m->keys != RV_MAP_KEYS_COPY) {
+/* ---- key chunks (copy mode) ---------------------------------------------- */
+
+static uint8_t *chunk_data(chunk *c) {
+  return (uint8_t *)(c + 1); /* the data follows the header in one block */
+}
+
+static void free_chunks(rv_map *m) {
+  chunk *c = m->chunks;
+  while (c) {
+    chunk *next = c->next;
+    rv_alloc_free(m->alloc, c, sizeof(chunk) + c->size);
+    c = next;
+  }
+  m->chunks = NULL;
+  m->key_bytes = 0;
+  m->key_garbage = 0;
+}
+
+/* A new chunk of `size` data bytes, or NULL. */
+static chunk *chunk_new(rv_map *m, size_t size) {
+  size_t bytes;
+  if (__builtin_add_overflow(sizeof(chunk), size, &bytes)) {
+    return NULL;
+  }
+  chunk *c = rv_alloc_get(m->alloc, bytes, _Alignof(chunk));
+  if (!c) {
+    return NULL;
+  }
+  advise_huge(c, bytes);
+  c->size = size;
+  c->used = 0;
+  return c;
+}
+
+/* Copy a key into the chunks; undo with key_unstore() until anything else
+ * changes. Returns NULL if a needed chunk could not be allocated. */
+static uint8_t *key_store(rv_map *m, const uint8_t *key, size_t len) {
+  chunk *c = m->chunks;
+  if (!c || c->size - c->used < len) {
+    size_t size = c ? (c->size < CHUNK_MAX ? c->size * 2 : CHUNK_MAX) : CHUNK_MIN;
+    c = chunk_new(m, size < len ? len : size);
+    if (!c) {
+      return NULL;
+    }
+    c->next = m->chunks;
+    m->chunks = c;
+  }
+  uint8_t *p = chunk_data(c) + c->used;
+  memcpy(p, key, len);
+  c->used += len;
+  m->key_bytes += len;
+  return p;
+}
+
+/* Take back the key key_store() just appended (the chunk stays, empty of it). */
+static void key_unstore(rv_map *m, size_t len) {
+  m->chunks->used -= len;
+  m->key_bytes -= len;
+}
+
+/* Pack the live keys into one new chunk and free the old ones. Skipped
+ * (nothing changes) if the new chunk cannot be allocated. */
+static void compact(rv_map *m) {
+  if (m->key_bytes == 0) {
+    free_chunks(m);
+    return;
+  }
+  chunk *c = chunk_new(m, m->key_bytes < CHUNK_MIN ? CHUNK_MIN : m->key_bytes);
+  if (!c) {
     return;
   }
   for (size_t i = 0; i < m->cap; i++) {
-    const slot *s = &m->slots[i];
+    slot *s = &m->slots[i];
     if (s->dist != 0 && s->len != 0) {
-      /* Copy mode stored the pointer as `owned`; reading it back through
-       * the union member it was written as is well defined. */
-      rv_alloc_free(m->alloc, s->key.owned, s->len);
+      uint8_t *p = chunk_data(c) + c->used;
+      memcpy(p, s->key.p, s->len);
+      c->used += s->len;
+      s->key.owned = p;
     }
   }
+  size_t live = m->key_bytes;
+  c->next = NULL;
+  free_chunks(m);
+  m->chunks = c;
+  m->key_bytes = live;
 }
 
 void rv_map_destroy(rv_map *m) {
   if (!m) {
     return;
   }
-  free_keys(m);
+  free_chunks(m);
   rv_alloc_free(m->alloc, m->slots, m->cap * sizeof(slot));
   rv_alloc_free(m->alloc, m, sizeof *m);
 }
 
 void rv_map_clear(rv_map *m) {
-  free_keys(m);
+  free_chunks(m);
   if (m->cap != 0) {
     memset(m->slots, 0, m->cap * sizeof(slot));
   }
@@ -383,22 +474,22 @@ void **rv_map_find_u64(const rv_map *m, uint64_t key) {
  * when the table is empty or must grow). On any failure the map is
  * unchanged and nothing is left allocated. */
 static int add(rv_map *m, slot cur, stop at) {
-  uint8_t *copy = NULL;
-  if (m->keys == RV_MAP_KEYS_COPY && cur.len != 0) {
-    copy = rv_alloc_get(m->alloc, cur.len, 1);
+  bool copied = m->keys == RV_MAP_KEYS_COPY && cur.len != 0;
+  if (copied) {
+    uint8_t *copy = key_store(m, cur.key.p, cur.len);
     if (!copy) {
       return RV_ENOMEM;
     }
-    memcpy(copy, cur.key.p, cur.len);
-    /* Written as `owned` so that freeing reads the member last written;
-     * lookups read `p`, the same pointer type but for const, which C11
-     * 6.2.5p27 gives the same representation. */
+    /* Lookups read this back as `p`: the same pointer type but for const,
+     * which C11 6.2.5p27 gives the same representation. */
     cur.key.owned = copy;
   }
   size_t cap = m->cap;
   int rc = grow_for_one(m);
   if (rc != RV_OK) {
-    rv_alloc_free(m->alloc, copy, cur.len);
+    if (copied) {
+      key_unstore(m, cur.len);
+    }
     return rc;
   }
   if (m->cap == cap) { /* same table: carry on from where the probe stopped */
@@ -490,9 +581,9 @@ static void erase(rv_map *m, slot *s, void **value) {
   if (value) {
     *value = s->value;
   }
-  if (m->keys == RV_MAP_KEYS_COPY && s->len != 0) {
-    /* Copy mode stored the pointer as `owned` (see add()). */
-    rv_alloc_free(m->alloc, s->key.owned, s->len);
+  if (m->keys == RV_MAP_KEYS_COPY) {
+    m->key_bytes -= s->len;
+    m->key_garbage += s->len;
   }
   size_t mask = m->cap - 1;
   size_t i = (size_t)(s - m->slots);
@@ -508,6 +599,9 @@ static void erase(rv_map *m, slot *s, void **value) {
   memset(&m->slots[i], 0, sizeof(slot));
   m->len--;
   m->gen++;
+  if (m->key_garbage >= COMPACT_MIN && m->key_garbage > m->key_bytes) {
+    compact(m);
+  }
 }
 
 int rv_map_remove(rv_map *m, const void *key, size_t len, void **value) {
