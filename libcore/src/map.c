@@ -66,6 +66,7 @@ struct rv_map {
 };
 
 enum {
+  HUGE_PAGE = 2 << 20,   /* x86-64 transparent huge page */
   CHUNK_MIN = 16 << 10,  /* first chunk's data bytes; each next one doubles */
   CHUNK_MAX = 4 << 20,   /* up to this (a key larger than it gets its own) */
   COMPACT_MIN = 4 << 10, /* garbage worth a compaction */
@@ -133,7 +134,7 @@ static void place(slot *slots, size_t mask, slot cur) {
  * non-anonymous memory, a kernel without THP) changes nothing. */
 static void advise_huge(void *p, size_t bytes) {
 #ifdef MADV_HUGEPAGE
-  const uintptr_t huge = (uintptr_t)2 << 20;
+  const uintptr_t huge = HUGE_PAGE;
   uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1);
   uintptr_t hi = ((uintptr_t)p + bytes) & ~(huge - 1);
   if (hi > lo) {
@@ -261,7 +262,10 @@ static chunk *chunk_new(rv_map *m, size_t size) {
   if (__builtin_add_overflow(sizeof(chunk), size, &bytes)) {
     return NULL;
   }
-  chunk *c = rv_alloc_get(m->alloc, bytes, _Alignof(chunk));
+  /* Large chunks start on a 2 MiB boundary so that advise_huge() can cover
+   * all of them with huge pages, not only the aligned middle. */
+  size_t align = bytes >= HUGE_PAGE ? HUGE_PAGE : _Alignof(chunk);
+  chunk *c = rv_alloc_get(m->alloc, bytes, align);
   if (!c) {
     return NULL;
   }
