@@ -43,9 +43,9 @@ typedef struct slot {
 /* Copy mode keeps its key copies packed in chunks: one allocation per
  * chunk instead of one per key, keys of a map close together in memory
  * (and on huge pages once chunks are large). A removed key leaves its
- * bytes behind as garbage; when garbage outweighs the live bytes, the live
- * keys are packed into one new chunk (compaction), so memory stays within
- * about twice the live key bytes. */
+ * bytes behind as garbage; when garbage outweighs the live bytes (and a
+ * quarter byte per slot), the live keys are packed into one new chunk
+ * (compaction), so garbage never exceeds the larger of the two for long. */
 typedef struct chunk {
   struct chunk *next; /* older chunk */
   size_t size;        /* data bytes after this header */
@@ -603,7 +603,10 @@ static void erase(rv_map *m, slot *s, void **value) {
   memset(&m->slots[i], 0, sizeof(slot));
   m->len--;
   m->gen++;
-  if (m->key_garbage >= COMPACT_MIN && m->key_garbage > m->key_bytes) {
+  /* compact() scans every slot: waiting for cap / 4 bytes of garbage as
+   * well keeps that O(1) per removed byte even in a big, emptied table. */
+  if (m->key_garbage >= COMPACT_MIN && m->key_garbage > m->key_bytes &&
+      m->key_garbage >= m->cap / 4) {
     compact(m);
   }
 }

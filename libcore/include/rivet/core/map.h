@@ -12,9 +12,9 @@
  *
  * **Keys.** A map is created in one of three key modes (::rv_map_keys):
  * - #RV_MAP_KEYS_COPY: byte-string keys copied into storage the map owns:
- *   chunks of packed key bytes, compacted when removed keys outweigh the
- *   live ones (memory stays within about twice the live key bytes), freed
- *   by rv_map_clear() and rv_map_destroy();
+ *   chunks of packed key bytes, compacted by a removal once removed keys
+ *   outweigh the live ones (and a quarter byte per slot), freed by
+ *   rv_map_clear() and rv_map_destroy();
  * - #RV_MAP_KEYS_BORROW: byte-string keys borrowed: the map stores the
  *   caller's pointer, and the caller must keep those bytes alive and
  *   unchanged until the entry is removed, the map is cleared or destroyed;
