@@ -35,5 +35,6 @@
 #include <rivet/core/log.h>
 #include <rivet/core/ring.h>
 #include <rivet/core/pool.h>
+#include <rivet/core/map.h>
 #include <rivet/core/version.h>
 #include <rivet/core/workers.h>
