@@ -12,3 +12,17 @@ printf 'rivet: independent C11 libraries\n\x00\x01\x02' | "$build/examples/hexdu
 say "ctcheck: is a compare constant time? (rivet-sec timing, examples/ctcheck)"
 "$build/examples/ctcheck/ctcheck" --target leaky -n 20000 --svg "$build/ctcheck-leaky.svg" || true
 "$build/examples/ctcheck/ctcheck" --target ct -n 200000 --svg "$build/ctcheck-ct.svg"
+
+say "keystore: sealed key store CLI (rivet-sec keystore, examples/keystore)"
+ks="$build/examples/keystore/keystore"
+kdir=$(mktemp -d)
+pf() { printf 'demo passphrase\n'; }
+"$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 init 3< <(pf)
+"$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 gen release-signing ed25519 3< <(pf)
+"$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 gen backup-key sym 3< <(pf)
+"$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 list 3< <(pf)
+echo 'firmware 1.0' >"$kdir/fw.bin"
+sig=$("$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 sign release-signing "$kdir/fw.bin" 3< <(pf))
+"$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 verify release-signing "$sig" "$kdir/fw.bin" 3< <(pf)
+"$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 list 3< <(echo wrong) || true
+rm -rf "$kdir"

@@ -116,6 +116,37 @@ with tempfile.TemporaryDirectory() as tmp:
             sys.exit(f"{args}: {rc} {err}")
     if digest(store) != hashlib.sha256(data).hexdigest():
         sys.exit("a failed command changed the file")
+
+# The terminal path: the passphrase typed on a pseudo-terminal is not echoed.
+import pty
+import select
+with tempfile.TemporaryDirectory() as tmp:
+    store = os.path.join(tmp, "tty.rvks")
+    ok(store, "init", cost=True)
+    ok(store, "gen", "k", "sym")
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(exe, [exe, "-f", store, "list"])
+    seen = b""
+    sent = False
+    while True:
+        r, _, _ = select.select([fd], [], [], 30)
+        if not r:
+            sys.exit(f"tty session stalled: {seen!r}")
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+        if not sent and b"passphrase: " in seen:
+            os.write(fd, PASS)
+            sent = True
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0 or b"k " not in seen or b"horse" in seen:
+        sys.exit(f"tty session: status {status}, output {seen!r}")
+
 for bad in ([], ["-f"], ["-f", "x"], ["-f", "x", "frob"], ["-f", "x", "gen", "a", "rsa"],
             ["-f", "x", "--ops", "many", "list"], ["-f", "x", "rm"]):
     p = subprocess.run([exe] + bad, capture_output=True, text=True)

@@ -20,7 +20,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#define PASS_MAX 1024
+#define PASS_MAX ((size_t)1024)
 
 static const char usage[] =
     "usage: keystore -f FILE [--passphrase-fd N] [--ops N] [--mem BYTES] COMMAND\n"
@@ -241,14 +241,13 @@ static int cmd_add(struct opts *o, rv_keystore *ks, const char *name, rv_keystor
   int ret = 1;
   size_t hlen = 0;
   size_t klen = 0;
-  if (rv_secmem_alloc(o->pool, 2 * RV_KEYSTORE_SECRET_MAX + 2, (void **)&hex) != RV_OK ||
+  if (rv_secmem_alloc(o->pool, (size_t)2 * RV_KEYSTORE_SECRET_MAX + 2, (void **)&hex) != RV_OK ||
       rv_secmem_alloc(o->pool, RV_KEYSTORE_SECRET_MAX, (void **)&key) != RV_OK) {
     fprintf(stderr, "keystore: no secure memory for the key\n");
     goto out;
   }
-  if (read_line(0, hex, 2 * RV_KEYSTORE_SECRET_MAX + 2, &hlen) != 0 ||
-      sodium_hex2bin(key, RV_KEYSTORE_SECRET_MAX, hex, hlen, " :", &klen, NULL) != 0 ||
-      klen == 0) {
+  if (read_line(0, hex, (size_t)2 * RV_KEYSTORE_SECRET_MAX + 2, &hlen) != 0 ||
+      sodium_hex2bin(key, RV_KEYSTORE_SECRET_MAX, hex, hlen, " :", &klen, NULL) != 0 || klen == 0) {
     fprintf(stderr, "keystore: add: expected the key as hex on one line of stdin\n");
     goto out;
   }
@@ -276,8 +275,8 @@ static int run(struct opts *o, int argc, char **argv) {
     const char *name;
     int min;
     int max;
-  } arity[] = {{"init", 1, 1},   {"add", 3, 3},    {"gen", 3, 4},
-               {"list", 1, 1},   {"sign", 2, 3},   {"verify", 3, 4},
+  } arity[] = {{"init", 1, 1},          {"add", 3, 3},    {"gen", 3, 4},
+               {"list", 1, 1},          {"sign", 2, 3},   {"verify", 3, 4},
                {"export-public", 2, 2}, {"rotate", 2, 2}, {"rm", 2, 2}};
   int known = 0;
   for (size_t i = 0; i < sizeof arity / sizeof arity[0]; i++) {
@@ -355,9 +354,9 @@ static int run(struct opts *o, int argc, char **argv) {
     size_t mlen = 0;
     uint8_t sig[RV_KEYSTORE_SIGNATURE_BYTES];
     size_t slen = 0;
-    if (!sign && (sodium_hex2bin(sig, sizeof sig, argv[2], strlen(argv[2]), NULL, &slen, NULL) !=
-                      0 ||
-                  slen != sizeof sig)) {
+    if (!sign &&
+        (sodium_hex2bin(sig, sizeof sig, argv[2], strlen(argv[2]), NULL, &slen, NULL) != 0 ||
+         slen != sizeof sig)) {
       fprintf(stderr, "keystore: verify: SIGHEX must be 128 hex digits\n");
       goto out;
     }

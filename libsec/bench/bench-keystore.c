@@ -121,8 +121,7 @@ static void open_ks(void *arg) {
   uint8_t out[MSG];
   size_t len;
   for (size_t i = 0; i < c->n; i++) {
-    if (rv_keystore_open(c->ks, "k", NULL, 0, c->box, sizeof c->box, out, sizeof out, &len) !=
-        0) {
+    if (rv_keystore_open(c->ks, "k", NULL, 0, c->box, sizeof c->box, out, sizeof out, &len) != 0) {
       abort();
     }
   }
@@ -133,8 +132,8 @@ static void open_plain(void *arg) {
   struct ctx *c = arg;
   uint8_t out[MSG];
   for (size_t i = 0; i < c->n; i++) {
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(out, NULL, NULL, c->box + 24, MSG + 16, NULL,
-                                                   0, c->box, c->plain) != 0) {
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(out, NULL, NULL, c->box + 24, MSG + 16, NULL, 0,
+                                                   c->box, c->plain) != 0) {
       abort();
     }
   }
@@ -212,8 +211,8 @@ int main(int argc, char **argv) {
   }
   char path[64];
   snprintf(path, sizeof path, "%s/bench.rvks", dir);
-  struct ctx file = {.ks = store(RV_KEYSTORE_CACHE_SHIELD, key), .n = rv_bench_pick(b, 20, 2),
-                     .path = path};
+  struct ctx file = {
+      .ks = store(RV_KEYSTORE_CACHE_SHIELD, key), .n = rv_bench_pick(b, 20, 2), .path = path};
   for (int i = 0; i < 15; i++) {
     char name[16];
     snprintf(name, sizeof name, "key%02d", i);
@@ -235,30 +234,73 @@ int main(int argc, char **argv) {
   const char *gf = "file, 16 keys";
   rv_bench_case cases[] = {
       {.name = "sodium_malloc key + mprotect RO/NOACCESS",
-       .group = gu, .fn = use_sodium, .ctx = &sod, .ops = n, .baseline = true},
-      {.name = "plain key in memory (floor)", .group = gu, .fn = use_plain, .ctx = &plain,
+       .group = gu,
+       .fn = use_sodium,
+       .ctx = &sod,
+       .ops = n,
+       .baseline = true},
+      {.name = "plain key in memory (floor)",
+       .group = gu,
+       .fn = use_plain,
+       .ctx = &plain,
        .ops = n},
-      {.name = "rv_keystore_use (derive per use)", .group = gu, .fn = use_ks, .ctx = &derive,
+      {.name = "rv_keystore_use (derive per use)",
+       .group = gu,
+       .fn = use_ks,
+       .ctx = &derive,
        .ops = n},
-      {.name = "rv_keystore_use (CACHE_SHIELD)", .group = gu, .fn = use_ks, .ctx = &cached,
+      {.name = "rv_keystore_use (CACHE_SHIELD)",
+       .group = gu,
+       .fn = use_ks,
+       .ctx = &cached,
        .ops = n},
-      {.name = "xchacha20poly1305 plain key", .group = gs, .fn = seal_plain, .ctx = &plain,
-       .ops = n, .baseline = true},
-      {.name = "xchacha20poly1305 + mprotect RO/NOACCESS", .group = gs, .fn = seal_sodium,
-       .ctx = &sod, .ops = n},
-      {.name = "rv_keystore_seal (derive per use)", .group = gs, .fn = seal_ks, .ctx = &derive,
+      {.name = "xchacha20poly1305 plain key",
+       .group = gs,
+       .fn = seal_plain,
+       .ctx = &plain,
+       .ops = n,
+       .baseline = true},
+      {.name = "xchacha20poly1305 + mprotect RO/NOACCESS",
+       .group = gs,
+       .fn = seal_sodium,
+       .ctx = &sod,
        .ops = n},
-      {.name = "rv_keystore_seal (CACHE_SHIELD)", .group = gs, .fn = seal_ks, .ctx = &cached,
+      {.name = "rv_keystore_seal (derive per use)",
+       .group = gs,
+       .fn = seal_ks,
+       .ctx = &derive,
        .ops = n},
-      {.name = "xchacha20poly1305 plain key", .group = go, .fn = open_plain, .ctx = &plain,
-       .ops = n, .baseline = true},
-      {.name = "rv_keystore_open (derive per use)", .group = go, .fn = open_ks, .ctx = &derive,
+      {.name = "rv_keystore_seal (CACHE_SHIELD)",
+       .group = gs,
+       .fn = seal_ks,
+       .ctx = &cached,
        .ops = n},
-      {.name = "rv_keystore_open (CACHE_SHIELD)", .group = go, .fn = open_ks, .ctx = &cached,
+      {.name = "xchacha20poly1305 plain key",
+       .group = go,
+       .fn = open_plain,
+       .ctx = &plain,
+       .ops = n,
+       .baseline = true},
+      {.name = "rv_keystore_open (derive per use)",
+       .group = go,
+       .fn = open_ks,
+       .ctx = &derive,
        .ops = n},
-      {.name = "rv_keystore_save (raw key, 2 fsyncs)", .group = gf, .fn = save_ks, .ctx = &file,
-       .ops = file.n, .baseline = true},
-      {.name = "rv_keystore_load (raw key)", .group = gf, .fn = load_ks, .ctx = &fileload,
+      {.name = "rv_keystore_open (CACHE_SHIELD)",
+       .group = go,
+       .fn = open_ks,
+       .ctx = &cached,
+       .ops = n},
+      {.name = "rv_keystore_save (raw key, 2 fsyncs)",
+       .group = gf,
+       .fn = save_ks,
+       .ctx = &file,
+       .ops = file.n,
+       .baseline = true},
+      {.name = "rv_keystore_load (raw key)",
+       .group = gf,
+       .fn = load_ks,
+       .ctx = &fileload,
        .ops = file.n},
   };
   int rc = 0;

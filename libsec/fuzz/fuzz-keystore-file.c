@@ -62,8 +62,8 @@ static uint8_t *wrap(const uint8_t *data, size_t size, size_t *flen) {
   subkey(enc, "rivet keystore v1 body key", f + 32);
   crypto_generichash(f + 80, 32, f, 80, mac, 32);
   crypto_generichash(f + 112, 16, f, 112, NULL, 0);
-  crypto_aead_xchacha20poly1305_ietf_encrypt(f + 128, NULL, data + 4, plen, f, 128, NULL,
-                                             f + 48, enc);
+  crypto_aead_xchacha20poly1305_ietf_encrypt(f + 128, NULL, data + 4, plen, f, 128, NULL, f + 48,
+                                             enc);
   return f;
 }
 

@@ -34,7 +34,7 @@
 #define KDF_RAW 2u
 #define TAG 16u
 #define REC 12u /* record header: type, name_len, reserved(2), version, len */
-#define BODY_MAX (16u * 1024u * 1024u)
+#define BODY_MAX ((size_t)16 * 1024 * 1024)
 #define OPS_MAX 64u
 #define MEM_MAX (1024ull * 1024u * 1024u)
 
@@ -74,8 +74,8 @@ static int cred_kind(const rv_keystore_cred *c) {
  * BLAKE2b-256 keyed with master over a label and the salt. */
 static int derive(struct keys *k, const rv_keystore_cred *c, const uint8_t *hdr) {
   if (hdr[OFF_KDF] == KDF_ARGON2ID) {
-    if (crypto_pwhash(k->master, sizeof k->master, c->passphrase, c->passphrase_len,
-                      hdr + OFF_SALT, get_le(hdr + OFF_OPS, 8), (size_t)get_le(hdr + OFF_MEM, 8),
+    if (crypto_pwhash(k->master, sizeof k->master, c->passphrase, c->passphrase_len, hdr + OFF_SALT,
+                      get_le(hdr + OFF_OPS, 8), (size_t)get_le(hdr + OFF_MEM, 8),
                       crypto_pwhash_ALG_ARGON2ID13) != 0) {
       return RV_ENOMEM; /* limits were range-checked: only memory can fail */
     }
@@ -257,7 +257,7 @@ static int check_header(const rv_keystore *ks, const uint8_t *b, size_t len, rv_
 int rv_keystore_load_buffer(rv_keystore *ks, const uint8_t *data, size_t len,
                             const rv_keystore_cred *cred, rv_diag *d) {
   int kind = cred_kind(cred);
-  if (ks == NULL || (data == NULL && len != 0) || kind == 0 ||
+  if (ks == NULL || data == NULL || kind == 0 ||
       (kind == (int)KDF_ARGON2ID && cred->passphrase_len > crypto_pwhash_PASSWD_MAX)) {
     return rv_diag_set(d, RV_EINVAL, 0, "bad arguments or credentials");
   }
@@ -299,8 +299,8 @@ int rv_keystore_load_buffer(rv_keystore *ks, const uint8_t *data, size_t len,
     rv_diag_set(d, rc, 0, "secure memory");
     goto done;
   }
-  if (crypto_aead_xchacha20poly1305_ietf_decrypt(pl, NULL, NULL, data + HDR, plen + TAG, data,
-                                                 HDR, data + OFF_NONCE, k->enc) != 0) {
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(pl, NULL, NULL, data + HDR, plen + TAG, data, HDR,
+                                                 data + OFF_NONCE, k->enc) != 0) {
     rc = rv_diag_set(d, RV_EMALFORMED, HDR, "body failed authentication: file damaged");
     goto done;
   }
@@ -356,8 +356,7 @@ static int read_all(int fd, const rv_alloc *a, uint8_t **out, size_t *len, rv_di
   return RV_OK;
 }
 
-int rv_keystore_load(rv_keystore *ks, const char *path, const rv_keystore_cred *cred,
-                     rv_diag *d) {
+int rv_keystore_load(rv_keystore *ks, const char *path, const rv_keystore_cred *cred, rv_diag *d) {
   if (ks == NULL || path == NULL || cred_kind(cred) == 0) {
     return rv_diag_set(d, RV_EINVAL, 0, "bad arguments or credentials");
   }
@@ -477,8 +476,7 @@ out:
   return rc;
 }
 
-int rv_keystore_save(rv_keystore *ks, const char *path, const rv_keystore_cred *cred,
-                     rv_diag *d) {
+int rv_keystore_save(rv_keystore *ks, const char *path, const rv_keystore_cred *cred, rv_diag *d) {
   int kind = cred_kind(cred);
   if (ks == NULL || path == NULL || path[0] == '\0' || kind == 0) {
     return rv_diag_set(d, RV_EINVAL, 0, "bad arguments or credentials");
@@ -536,8 +534,8 @@ int rv_keystore_save(rv_keystore *ks, const char *path, const rv_keystore_cred *
     rc = serialize(ks, pl, k->shield);
   }
   if (rc != RV_OK) {
-    rv_diag_set(d, rc, 0, rc == RV_EVERIFY ? "a shielded key failed authentication"
-                                           : "secure memory");
+    rv_diag_set(d, rc, 0,
+                rc == RV_EVERIFY ? "a shielded key failed authentication" : "secure memory");
     goto done;
   }
   (void)crypto_aead_xchacha20poly1305_ietf_encrypt(file + HDR, NULL, pl, plen, file, HDR, NULL,

@@ -45,8 +45,8 @@ int rv_ks_unshield(const struct ks_entry *e, const uint8_t *key32, uint8_t *out)
  * of key (e->len bytes) under key32. For Ed25519 also checks the public
  * half against the seed (RV_EINVAL) and sets e->pk; scratch64 is 64 bytes
  * of secure memory for that check. */
-int rv_ks_entry_seal(rv_keystore *ks, struct ks_entry *e, const uint8_t *key,
-                     const uint8_t *key32, uint8_t *scratch64);
+int rv_ks_entry_seal(rv_keystore *ks, struct ks_entry *e, const uint8_t *key, const uint8_t *key32,
+                     uint8_t *scratch64);
 
 /* Wipe and free an array of n entries (and the array, of cap slots). */
 void rv_ks_entries_free(rv_keystore *ks, struct ks_entry *e, size_t n, size_t cap);

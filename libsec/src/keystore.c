@@ -15,9 +15,9 @@
 
 #define KS_DEFAULT_MAX 1024u
 #define KS_HARD_MAX 65536u
-#define KS_KEY 32u  /* shielding key bytes */
-#define KS_TAG 16u  /* Poly1305 tag */
-#define KS_AD 73u   /* name(64) type(1) version(4) len(4) */
+#define KS_KEY 32u /* shielding key bytes */
+#define KS_TAG 16u /* Poly1305 tag */
+#define KS_AD 73u  /* name(64) type(1) version(4) len(4) */
 #define KS_NONCE 24u
 
 static void put_le32(uint8_t *p, uint32_t v) {
@@ -74,8 +74,8 @@ int rv_ks_unshield(const struct ks_entry *e, const uint8_t *key32, uint8_t *out)
   return RV_OK;
 }
 
-int rv_ks_entry_seal(rv_keystore *ks, struct ks_entry *e, const uint8_t *key,
-                     const uint8_t *key32, uint8_t *scratch64) {
+int rv_ks_entry_seal(rv_keystore *ks, struct ks_entry *e, const uint8_t *key, const uint8_t *key32,
+                     uint8_t *scratch64) {
   if (e->type == RV_KEYSTORE_ED25519) {
     /* The secret key is seed || public key: recompute the public key from
      * the seed and insist it matches, so sign and verify agree. */
@@ -98,8 +98,8 @@ int rv_ks_entry_seal(rv_keystore *ks, struct ks_entry *e, const uint8_t *key,
   randombytes_buf(e->nonce, KS_NONCE);
   uint8_t ad[KS_AD];
   entry_ad(e, ad);
-  (void)crypto_aead_xchacha20poly1305_ietf_encrypt(ct, NULL, key, e->len, ad, KS_AD, NULL,
-                                                   e->nonce, key32);
+  (void)crypto_aead_xchacha20poly1305_ietf_encrypt(ct, NULL, key, e->len, ad, KS_AD, NULL, e->nonce,
+                                                   key32);
   e->ct = ct;
   return RV_OK;
 }
@@ -143,7 +143,8 @@ int rv_keystore_create(rv_keystore **out, const rv_keystore_config *cfg) {
   ks->alloc = c.alloc;
   ks->flags = c.flags;
   ks->max = c.max_keys != 0 ? c.max_keys : KS_DEFAULT_MAX;
-  rv_secmem_config sc = {.alloc = c.alloc, .flags = c.secmem_flags, .max_bytes = c.secmem_max_bytes};
+  rv_secmem_config sc = {
+      .alloc = c.alloc, .flags = c.secmem_flags, .max_bytes = c.secmem_max_bytes};
   int rc = rv_secmem_create(&ks->pool, &sc);
   if (rc != RV_OK) {
     goto fail;
@@ -348,8 +349,8 @@ static int add_key(rv_keystore *ks, const char *name, rv_keystore_type type, con
   return scratch_put(ks, s, rc);
 }
 
-int rv_keystore_add(rv_keystore *ks, const char *name, rv_keystore_type type,
-                    const uint8_t *key, size_t len) {
+int rv_keystore_add(rv_keystore *ks, const char *name, rv_keystore_type type, const uint8_t *key,
+                    size_t len) {
   if (key == NULL) {
     return RV_EINVAL;
   }
@@ -561,8 +562,7 @@ int rv_keystore_public_key(rv_keystore *ks, const char *name,
 int rv_keystore_seal(rv_keystore *ks, const char *name, const void *ad, size_t adlen,
                      const void *msg, size_t len, uint8_t *out, size_t cap, size_t *outlen) {
   struct ks_entry *e = NULL;
-  if (out == NULL || outlen == NULL || (ad == NULL && adlen != 0) ||
-      (msg == NULL && len != 0)) {
+  if (out == NULL || outlen == NULL || (ad == NULL && adlen != 0) || (msg == NULL && len != 0)) {
     return RV_EINVAL;
   }
   int rc = lookup_typed(ks, name, RV_KEYSTORE_SYMMETRIC, &e);
@@ -583,18 +583,16 @@ int rv_keystore_seal(rv_keystore *ks, const char *name, const void *ad, size_t a
     return rc;
   }
   randombytes_buf(out, KS_NONCE);
-  (void)crypto_aead_xchacha20poly1305_ietf_encrypt(out + KS_NONCE, NULL, msg, len, ad, adlen,
-                                                   NULL, out, s + SCR_MAT);
+  (void)crypto_aead_xchacha20poly1305_ietf_encrypt(out + KS_NONCE, NULL, msg, len, ad, adlen, NULL,
+                                                   out, s + SCR_MAT);
   *outlen = need;
   return scratch_put(ks, s, RV_OK);
 }
 
 int rv_keystore_open(rv_keystore *ks, const char *name, const void *ad, size_t adlen,
-                     const uint8_t *sealed, size_t len, uint8_t *out, size_t cap,
-                     size_t *outlen) {
+                     const uint8_t *sealed, size_t len, uint8_t *out, size_t cap, size_t *outlen) {
   struct ks_entry *e = NULL;
-  if (sealed == NULL || outlen == NULL || (ad == NULL && adlen != 0) ||
-      (out == NULL && cap != 0)) {
+  if (sealed == NULL || outlen == NULL || (ad == NULL && adlen != 0) || (out == NULL && cap != 0)) {
     return RV_EINVAL;
   }
   int rc = lookup_typed(ks, name, RV_KEYSTORE_SYMMETRIC, &e);
@@ -614,7 +612,7 @@ int rv_keystore_open(rv_keystore *ks, const char *name, const void *ad, size_t a
     return rc;
   }
   /* out may be NULL here only when plen is 0; libsodium then writes nothing. */
-  uint8_t empty[1];
+  uint8_t empty[1] = {0};
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(out != NULL ? out : empty, NULL, NULL,
                                                  sealed + KS_NONCE, len - KS_NONCE, ad, adlen,
                                                  sealed, s + SCR_MAT) != 0) {

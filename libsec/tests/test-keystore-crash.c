@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static const uint8_t raw[32] = {7, 7, 7, 7, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+static const uint8_t raw[32] = {7,  7,  7,  7,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12,
                                 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28};
 static const rv_keystore_cred cred = {.key = raw};
 
@@ -250,7 +250,7 @@ int main(int argc, char **argv) {
     close(p[0]);
     if (!WIFSIGNALED(st)) {
       fprintf(stderr, "kill %ld: writer exited with %d before the kill\n", done,
-               WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+              WIFEXITED(st) ? WEXITSTATUS(st) : -1);
       return 1;
     }
     int64_t got = verify(path, why, sizeof why);

@@ -347,20 +347,17 @@ static void test_seal_open(void **state) {
                    RV_ETRUNCATED);
   assert_int_equal(rv_keystore_open(ks, "k", "ad", 2, box, blen, out, sizeof out - 1, &olen),
                    RV_EFULL);
-  assert_int_equal(
-      rv_keystore_seal(ks, "k", "ad", 2, msg, sizeof msg, box, sizeof box - 1, &blen), RV_EFULL);
+  assert_int_equal(rv_keystore_seal(ks, "k", "ad", 2, msg, sizeof msg, box, sizeof box - 1, &blen),
+                   RV_EFULL);
   assert_int_equal(rv_keystore_seal(ks, "k", NULL, 0, msg, SIZE_MAX, box, sizeof box, &blen),
                    RV_EOVERFLOW);
-  assert_int_equal(rv_keystore_seal(ks, "ed", NULL, 0, msg, 1, box, sizeof box, &blen),
-                   RV_EINVAL);
+  assert_int_equal(rv_keystore_seal(ks, "ed", NULL, 0, msg, 1, box, sizeof box, &blen), RV_EINVAL);
   assert_int_equal(rv_keystore_open(ks, "ed", NULL, 0, box, 40, out, 0, &olen), RV_EINVAL);
   assert_int_equal(rv_keystore_seal(ks, "no", NULL, 0, msg, 1, box, sizeof box, &blen),
                    RV_ENOTFOUND);
   assert_int_equal(rv_keystore_open(ks, "no", NULL, 0, box, 40, out, 0, &olen), RV_ENOTFOUND);
-  assert_int_equal(rv_keystore_seal(ks, "k", NULL, 1, msg, 1, box, sizeof box, &blen),
-                   RV_EINVAL);
-  assert_int_equal(rv_keystore_seal(ks, "k", NULL, 0, NULL, 1, box, sizeof box, &blen),
-                   RV_EINVAL);
+  assert_int_equal(rv_keystore_seal(ks, "k", NULL, 1, msg, 1, box, sizeof box, &blen), RV_EINVAL);
+  assert_int_equal(rv_keystore_seal(ks, "k", NULL, 0, NULL, 1, box, sizeof box, &blen), RV_EINVAL);
   assert_int_equal(rv_keystore_seal(ks, "k", NULL, 0, msg, 1, NULL, 0, &blen), RV_EINVAL);
   assert_int_equal(rv_keystore_open(ks, "k", NULL, 0, NULL, 40, out, 0, &olen), RV_EINVAL);
   assert_int_equal(rv_keystore_open(ks, "k", NULL, 0, box, 40, NULL, 1, &olen), RV_EINVAL);

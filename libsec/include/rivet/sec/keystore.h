@@ -101,11 +101,12 @@ enum rv_keystore_flag {
 /** \brief How to build a key store. Zero-initialise, then set what you
  *         need; fields may be appended in a minor release. */
 typedef struct rv_keystore_config {
-  const rv_alloc *alloc; /**< for entries and ciphertexts (never plaintext); NULL = libc */
-  unsigned flags;        /**< a bitwise OR of ::rv_keystore_flag values */
-  unsigned secmem_flags; /**< ::rv_secmem_flag values for the store's own secure pool */
-  size_t max_keys;       /**< most keys the store holds; 0 = 1024, at most 65536 */
-  size_t secmem_max_bytes; /**< cap on the store's secure memory (::rv_secmem_config::max_bytes); 0 = none */
+  const rv_alloc *alloc;   /**< for entries and ciphertexts (never plaintext); NULL = libc */
+  unsigned flags;          /**< a bitwise OR of ::rv_keystore_flag values */
+  unsigned secmem_flags;   /**< ::rv_secmem_flag values for the store's own secure pool */
+  size_t max_keys;         /**< most keys the store holds; 0 = 1024, at most 65536 */
+  size_t secmem_max_bytes; /**< cap on the store's secure memory (::rv_secmem_config::max_bytes); 0
+                              = none */
 } rv_keystore_config;
 
 /** \brief What is known about a stored key without unshielding it. */
@@ -146,8 +147,8 @@ typedef struct rv_keystore_cred {
   const char *passphrase; /**< passphrase bytes, or NULL */
   size_t passphrase_len;  /**< its length (may be 0) */
   const uint8_t *key;     /**< #RV_KEYSTORE_RAW_KEY_BYTES bytes, or NULL */
-  uint64_t opslimit; /**< save: Argon2id passes; 0 = crypto_pwhash_OPSLIMIT_INTERACTIVE */
-  uint64_t memlimit; /**< save: Argon2id bytes; 0 = crypto_pwhash_MEMLIMIT_INTERACTIVE */
+  uint64_t opslimit;      /**< save: Argon2id passes; 0 = crypto_pwhash_OPSLIMIT_INTERACTIVE */
+  uint64_t memlimit;      /**< save: Argon2id bytes; 0 = crypto_pwhash_MEMLIMIT_INTERACTIVE */
 } rv_keystore_cred;
 
 /**
@@ -331,8 +332,7 @@ RV_API int rv_keystore_public_key(rv_keystore *ks, const char *name,
  * \since 0.1.0
  */
 RV_API int rv_keystore_seal(rv_keystore *ks, const char *name, const void *ad, size_t adlen,
-                            const void *msg, size_t len, uint8_t *out, size_t cap,
-                            size_t *outlen);
+                            const void *msg, size_t len, uint8_t *out, size_t cap, size_t *outlen);
 
 /**
  * \brief Check and decrypt a message made by rv_keystore_seal().
@@ -403,7 +403,7 @@ RV_API int rv_keystore_load(rv_keystore *ks, const char *path, const rv_keystore
  * \brief Parse a sealed key store held in memory (what rv_keystore_load()
  *        does after reading the file; the fuzzing entry point).
  * \param[in]  ks    the store
- * \param[in]  data  the file's bytes (NULL only if \p len is 0)
+ * \param[in]  data  the file's bytes (not NULL)
  * \param[in]  len   their number
  * \param[in]  cred  passphrase or raw key
  * \param[out] diag  may be NULL
