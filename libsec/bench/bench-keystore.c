@@ -162,6 +162,71 @@ static void load_ks(void *arg) {
   }
 }
 
+/* Lookup timing: does the time of a lookup depend on where the name is
+ * stored? Class 0 looks up the first of 64 stored names, class 1 a random
+ * one of them; rv_keystore_info_get() against a naive first-match scan
+ * with strcmp (what a simple table would do). */
+#define NAMES 64
+struct lookup {
+  rv_keystore *ks;
+  char names[NAMES][16];
+  int naive;
+  int sink;
+};
+
+static void lookup_prepare(void *ctx, int cls, uint8_t *input, size_t len, const uint8_t *random) {
+  (void)ctx;
+  (void)len;
+  input[0] = cls == 0 ? 0 : (uint8_t)(random[0] % NAMES);
+}
+
+static void lookup_run(void *ctx, const uint8_t *input, size_t len) {
+  struct lookup *l = ctx;
+  (void)len;
+  const char *q = l->names[input[0]];
+  if (l->naive) {
+    int i = 0;
+    while (i < NAMES && strcmp(l->names[i], q) != 0) {
+      i++;
+    }
+    l->sink += i;
+  } else {
+    rv_keystore_info info;
+    l->sink += rv_keystore_info_get(l->ks, q, &info);
+  }
+  rv_bench_escape(&l->sink);
+}
+
+static void lookup_report(rv_keystore *ks, size_t n) {
+  struct lookup l = {.ks = ks};
+  for (int i = 0; i < NAMES; i++) {
+    snprintf(l.names[i], sizeof l.names[i], "lookup-key-%02d", i);
+    if (rv_keystore_generate(ks, l.names[i], RV_KEYSTORE_SYMMETRIC, 0) != 0) {
+      exit(2);
+    }
+  }
+  for (l.naive = 1; l.naive >= 0; l.naive--) {
+    rv_timing_config tc = {.run = lookup_run,
+                           .prepare = lookup_prepare,
+                           .ctx = &l,
+                           .input_len = 1,
+                           .seed = 1,
+                           .max_measurements = n,
+                           .max_seconds = 30};
+    rv_timing_result r;
+    if (rv_timing_check(&tc, &r) != 0) {
+      exit(2);
+    }
+    printf("lookup timing, first vs random of %d names: %-28s max |t| %7.2f over %zu "
+           "measurements: %s\n",
+           NAMES, l.naive ? "naive strcmp scan" : "rv_keystore (constant time)", r.max_t,
+           r.measurements, rv_timing_verdict_name(r.verdict));
+  }
+  for (int i = 0; i < NAMES; i++) {
+    (void)rv_keystore_remove(ks, l.names[i]);
+  }
+}
+
 static rv_keystore *store(unsigned flags, const uint8_t key[32]) {
   rv_keystore *ks = NULL;
   rv_keystore_config cfg = {.flags = flags};
@@ -183,6 +248,9 @@ int main(int argc, char **argv) {
   }
   uint8_t key[32];
   randombytes_buf(key, sizeof key);
+  rv_keystore *lk = store(RV_KEYSTORE_CACHE_SHIELD, key);
+  lookup_report(lk, rv_bench_pick(b, 1000000, 20000));
+  rv_keystore_destroy(lk);
   size_t n = rv_bench_pick(b, 2000, 50);
   struct ctx derive = {.ks = store(0, key), .n = n};
   struct ctx cached = {.ks = store(RV_KEYSTORE_CACHE_SHIELD, key), .n = n};

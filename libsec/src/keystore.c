@@ -218,26 +218,36 @@ static int pad_name(const char *name, uint8_t out[RV_KEYSTORE_NAME_MAX], size_t 
   return RV_OK;
 }
 
-/* Constant-time lookup: every stored name is compared in full and the
- * index is chosen with selects, so the time depends on ks->n only. */
-static struct ks_entry *find(rv_keystore *ks, const uint8_t q[RV_KEYSTORE_NAME_MAX]) {
+/* Constant-time lookup: every stored name is compared in full, and the
+ * matching entry is copied out with a constant-time conditional copy from
+ * every entry, so neither the scan nor the read of the result touches
+ * memory that depends on which entry matched (its position would tell how
+ * many stored names sort before the query). Time depends on ks->n only.
+ * Returns 1 if found; *copy is then the entry (bytes of the struct,
+ * padding included: a plain struct copy) and *index its position. */
+static uint32_t find(const rv_keystore *ks, const uint8_t q[RV_KEYSTORE_NAME_MAX],
+                     struct ks_entry *copy, size_t *index) {
   uint32_t idx = 0;
   uint32_t hit = 0;
+  memset(copy, 0, sizeof *copy);
   for (size_t i = 0; i < ks->n; i++) {
     uint32_t eq = rv_ct_eq(ks->e[i].name, q, RV_KEYSTORE_NAME_MAX);
+    rv_ct_copy(copy, &ks->e[i], sizeof *copy, eq);
     idx = rv_ct_select_u32(eq, (uint32_t)i, idx);
     hit |= eq;
   }
-  return hit ? &ks->e[idx] : NULL;
+  if (index != NULL) {
+    *index = idx;
+  }
+  return hit;
 }
 
-static int lookup(rv_keystore *ks, const char *name, struct ks_entry **e) {
+static int lookup(rv_keystore *ks, const char *name, struct ks_entry *copy, size_t *index) {
   uint8_t q[RV_KEYSTORE_NAME_MAX];
   if (ks == NULL || pad_name(name, q, NULL) != RV_OK) {
     return RV_EINVAL;
   }
-  *e = find(ks, q);
-  return *e != NULL ? RV_OK : RV_ENOTFOUND;
+  return find(ks, q, copy, index) ? RV_OK : RV_ENOTFOUND;
 }
 
 /* Secure scratch: [0, 32) shielding key, [32, 96) Ed25519 check,
@@ -313,7 +323,8 @@ static int add_key(rv_keystore *ks, const char *name, rv_keystore_type type, con
   if (ks->busy) {
     return RV_EBUSY;
   }
-  if (find(ks, ne.name) != NULL) {
+  struct ks_entry dup;
+  if (find(ks, ne.name, &dup, NULL)) {
     return RV_EEXIST;
   }
   if (ks->n >= ks->max) {
@@ -367,11 +378,13 @@ int rv_keystore_generate(rv_keystore *ks, const char *name, rv_keystore_type typ
 }
 
 int rv_keystore_rotate(rv_keystore *ks, const char *name) {
-  struct ks_entry *e = NULL;
-  int rc = lookup(ks, name, &e);
+  struct ks_entry ce;
+  size_t at = 0;
+  int rc = lookup(ks, name, &ce, &at);
   if (rc != RV_OK) {
     return rc;
   }
+  struct ks_entry *e = &ks->e[at]; /* a mutation: works in place */
   if (ks->busy) {
     return RV_EBUSY;
   }
@@ -409,16 +422,16 @@ int rv_keystore_rotate(rv_keystore *ks, const char *name) {
 }
 
 int rv_keystore_remove(rv_keystore *ks, const char *name) {
-  struct ks_entry *e = NULL;
-  int rc = lookup(ks, name, &e);
+  struct ks_entry ce;
+  size_t at = 0;
+  int rc = lookup(ks, name, &ce, &at);
   if (rc != RV_OK) {
     return rc;
   }
   if (ks->busy) {
     return RV_EBUSY;
   }
-  size_t at = (size_t)(e - ks->e);
-  entry_clear(ks, e);
+  entry_clear(ks, &ks->e[at]);
   memmove(&ks->e[at], &ks->e[at + 1], (ks->n - at - 1) * sizeof *ks->e);
   ks->n--;
   rv_ct_wipe(&ks->e[ks->n], sizeof *ks->e);
@@ -432,11 +445,12 @@ static void info_of(const struct ks_entry *e, rv_keystore_info *info) {
 }
 
 int rv_keystore_info_get(rv_keystore *ks, const char *name, rv_keystore_info *info) {
-  struct ks_entry *e = NULL;
+  struct ks_entry ce;
+  struct ks_entry *e = &ce;
   if (info == NULL) {
     return RV_EINVAL;
   }
-  int rc = lookup(ks, name, &e);
+  int rc = lookup(ks, name, e, NULL);
   if (rc == RV_OK) {
     info_of(e, info);
   }
@@ -485,11 +499,12 @@ static int unshield_to_scratch(rv_keystore *ks, const struct ks_entry *e, uint8_
 }
 
 int rv_keystore_use(rv_keystore *ks, const char *name, rv_keystore_use_fn fn, void *ctx) {
-  struct ks_entry *e = NULL;
+  struct ks_entry ce;
+  struct ks_entry *e = &ce;
   if (fn == NULL) {
     return RV_EINVAL;
   }
-  int rc = lookup(ks, name, &e);
+  int rc = lookup(ks, name, e, NULL);
   if (rc != RV_OK) {
     return rc;
   }
@@ -507,9 +522,9 @@ int rv_keystore_use(rv_keystore *ks, const char *name, rv_keystore_use_fn fn, vo
 }
 
 /* Look up a key of the given type. */
-static int lookup_typed(rv_keystore *ks, const char *name, unsigned type, struct ks_entry **e) {
-  int rc = lookup(ks, name, e);
-  if (rc == RV_OK && (*e)->type != type) {
+static int lookup_typed(rv_keystore *ks, const char *name, unsigned type, struct ks_entry *e) {
+  int rc = lookup(ks, name, e, NULL);
+  if (rc == RV_OK && e->type != type) {
     rc = RV_EINVAL;
   }
   return rc;
@@ -517,11 +532,12 @@ static int lookup_typed(rv_keystore *ks, const char *name, unsigned type, struct
 
 int rv_keystore_sign(rv_keystore *ks, const char *name, const void *msg, size_t len,
                      uint8_t sig[RV_KEYSTORE_SIGNATURE_BYTES]) {
-  struct ks_entry *e = NULL;
+  struct ks_entry ce;
+  struct ks_entry *e = &ce;
   if (sig == NULL || (msg == NULL && len != 0)) {
     return RV_EINVAL;
   }
-  int rc = lookup_typed(ks, name, RV_KEYSTORE_ED25519, &e);
+  int rc = lookup_typed(ks, name, RV_KEYSTORE_ED25519, e);
   uint8_t *s = NULL;
   if (rc == RV_OK) {
     rc = unshield_to_scratch(ks, e, &s);
@@ -535,11 +551,12 @@ int rv_keystore_sign(rv_keystore *ks, const char *name, const void *msg, size_t 
 
 int rv_keystore_verify(rv_keystore *ks, const char *name, const void *msg, size_t len,
                        const uint8_t sig[RV_KEYSTORE_SIGNATURE_BYTES]) {
-  struct ks_entry *e = NULL;
+  struct ks_entry ce;
+  struct ks_entry *e = &ce;
   if (sig == NULL || (msg == NULL && len != 0)) {
     return RV_EINVAL;
   }
-  int rc = lookup_typed(ks, name, RV_KEYSTORE_ED25519, &e);
+  int rc = lookup_typed(ks, name, RV_KEYSTORE_ED25519, e);
   if (rc != RV_OK) {
     return rc;
   }
@@ -548,11 +565,12 @@ int rv_keystore_verify(rv_keystore *ks, const char *name, const void *msg, size_
 
 int rv_keystore_public_key(rv_keystore *ks, const char *name,
                            uint8_t pk[RV_KEYSTORE_ED25519_PUBLIC_BYTES]) {
-  struct ks_entry *e = NULL;
+  struct ks_entry ce;
+  struct ks_entry *e = &ce;
   if (pk == NULL) {
     return RV_EINVAL;
   }
-  int rc = lookup_typed(ks, name, RV_KEYSTORE_ED25519, &e);
+  int rc = lookup_typed(ks, name, RV_KEYSTORE_ED25519, e);
   if (rc == RV_OK) {
     memcpy(pk, e->pk, RV_KEYSTORE_ED25519_PUBLIC_BYTES);
   }
@@ -561,11 +579,12 @@ int rv_keystore_public_key(rv_keystore *ks, const char *name,
 
 int rv_keystore_seal(rv_keystore *ks, const char *name, const void *ad, size_t adlen,
                      const void *msg, size_t len, uint8_t *out, size_t cap, size_t *outlen) {
-  struct ks_entry *e = NULL;
+  struct ks_entry ce;
+  struct ks_entry *e = &ce;
   if (out == NULL || outlen == NULL || (ad == NULL && adlen != 0) || (msg == NULL && len != 0)) {
     return RV_EINVAL;
   }
-  int rc = lookup_typed(ks, name, RV_KEYSTORE_SYMMETRIC, &e);
+  int rc = lookup_typed(ks, name, RV_KEYSTORE_SYMMETRIC, e);
   if (rc != RV_OK) {
     return rc;
   }
@@ -591,11 +610,12 @@ int rv_keystore_seal(rv_keystore *ks, const char *name, const void *ad, size_t a
 
 int rv_keystore_open(rv_keystore *ks, const char *name, const void *ad, size_t adlen,
                      const uint8_t *sealed, size_t len, uint8_t *out, size_t cap, size_t *outlen) {
-  struct ks_entry *e = NULL;
+  struct ks_entry ce;
+  struct ks_entry *e = &ce;
   if (sealed == NULL || outlen == NULL || (ad == NULL && adlen != 0) || (out == NULL && cap != 0)) {
     return RV_EINVAL;
   }
-  int rc = lookup_typed(ks, name, RV_KEYSTORE_SYMMETRIC, &e);
+  int rc = lookup_typed(ks, name, RV_KEYSTORE_SYMMETRIC, e);
   if (rc != RV_OK) {
     return rc;
   }
