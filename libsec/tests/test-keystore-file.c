@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -621,6 +623,48 @@ static void test_failing_allocator(void **state) {
   rv_keystore_destroy(a);
 }
 
+/* Argon2id cannot get its memory (RLIMIT_AS in a child): save and load
+ * both report RV_ENOMEM, and save leaves no file. Not under sanitizers,
+ * which reserve terabytes of address space. */
+static void test_argon2_nomem(void **state) {
+  (void)state;
+#if RV_HAVE_ASAN || defined(__SANITIZE_THREAD__)
+  skip();
+#endif
+  rv_keystore *a = sample();
+  assert_int_equal(rv_keystore_save(a, path, &pass_cred, NULL), RV_OK);
+  size_t len = 0;
+  uint8_t *f = slurp(path, &len);
+  put_le(f + 24, 1ull << 30, 8); /* 1 GiB: allowed, but not under the limit */
+  fix_sum(f);
+  assert_int_equal(unlink(path), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    struct rlimit rl = {(rlim_t)512 << 20, (rlim_t)512 << 20};
+    if (setrlimit(RLIMIT_AS, &rl) != 0) {
+      _exit(2);
+    }
+    rv_keystore_cred big = pass_cred;
+    big.memlimit = 1ull << 30;
+    rv_diag d = {0};
+    if (rv_keystore_save(a, path, &big, &d) != RV_ENOMEM || access(path, F_OK) == 0) {
+      _exit(3);
+    }
+    if (rv_keystore_load_buffer(a, f, len, &pass_cred, &d) != RV_ENOMEM ||
+        strstr(d.msg, "Argon2id") == NULL) {
+      _exit(4);
+    }
+    _exit(0);
+  }
+  int st = 0;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), 0);
+  free(f);
+  rv_keystore_destroy(a);
+}
+
 int main(void) {
   if (sodium_init() < 0) {
     return 1;
@@ -636,6 +680,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_load_file_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(test_save_faults, setup, teardown),
       cmocka_unit_test_setup_teardown(test_failing_allocator, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_argon2_nomem, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -132,6 +132,9 @@ typedef int (*rv_keystore_use_fn)(void *ctx, const uint8_t *key, const rv_keysto
 
 /**
  * \brief Callback of rv_keystore_list(): one stored key.
+ *
+ * Like ::rv_keystore_use_fn, it must not add, generate, rotate, remove or
+ * load keys of the store being listed (#RV_EBUSY).
  * \param[in] ctx   the caller's context
  * \param[in] name  the key's name, NUL-terminated, valid during the call
  * \param[in] info  type, length and version
