@@ -161,7 +161,9 @@ typedef struct rv_keystore_cred {
  * \return 0; #RV_EINVAL (NULL \p out, unknown flags, max_keys > 65536);
  *         #RV_ENOMEM; #RV_EUNSUPPORTED (libsodium failed to initialise);
  *         or an error of rv_secmem_create()/rv_secmem_alloc() (#RV_EPERM
- *         when memory cannot be locked: see #RV_SECMEM_ALLOW_UNLOCKED).
+ *         when memory cannot be locked: see #RV_SECMEM_ALLOW_UNLOCKED;
+ *         #RV_ELIMIT when ::rv_keystore_config::secmem_max_bytes is too
+ *         small for the prekey).
  * \since 0.1.0
  */
 RV_API int rv_keystore_create(rv_keystore **out, const rv_keystore_config *cfg);
@@ -187,7 +189,8 @@ RV_API void rv_keystore_destroy(rv_keystore *ks);
  * \return 0; #RV_EINVAL (bad name, type or length, NULL argument, or an
  *         Ed25519 key whose public half does not match its seed);
  *         #RV_EEXIST (the name is taken); #RV_EFULL (max_keys reached);
- *         #RV_EBUSY (called from a callback); #RV_ENOMEM.
+ *         #RV_EBUSY (called from a callback); #RV_ENOMEM; #RV_ELIMIT
+ *         (secure memory over ::rv_keystore_config::secmem_max_bytes).
  * \since 0.1.0
  */
 RV_API int rv_keystore_add(rv_keystore *ks, const char *name, rv_keystore_type type,
@@ -215,7 +218,7 @@ RV_API int rv_keystore_generate(rv_keystore *ks, const char *name, rv_keystore_t
  * \param[in] ks    the store
  * \param[in] name  an existing key
  * \return 0; #RV_EINVAL; #RV_ENOTFOUND; #RV_EBUSY; #RV_ENOMEM; #RV_ELIMIT
- *         (the version would wrap); #RV_EVERIFY (the stored ciphertext
+ *         (the version would wrap, or secure memory over its cap); #RV_EVERIFY (the stored ciphertext
  *         failed authentication: memory corruption).
  * \since 0.1.0
  */
