@@ -218,9 +218,8 @@ RV_API int rv_keystore_generate(rv_keystore *ks, const char *name, rv_keystore_t
  * \param[in] ks    the store
  * \param[in] name  an existing key
  * \return 0; #RV_EINVAL; #RV_ENOTFOUND; #RV_EBUSY; #RV_ENOMEM; #RV_ELIMIT
- *         (the version would wrap, or secure memory over its cap); #RV_EVERIFY (the stored ciphertext
- *         failed authentication: memory corruption).
- * \since 0.1.0
+ *         (the version would wrap, or secure memory over its cap); #RV_EVERIFY (the stored
+ * ciphertext failed authentication: memory corruption). \since 0.1.0
  */
 RV_API int rv_keystore_rotate(rv_keystore *ks, const char *name);
 
