@@ -217,9 +217,11 @@ RV_API int rv_keystore_generate(rv_keystore *ks, const char *name, rv_keystore_t
  *        length, and add 1 to its version. The old key is wiped.
  * \param[in] ks    the store
  * \param[in] name  an existing key
- * \return 0; #RV_EINVAL; #RV_ENOTFOUND; #RV_EBUSY; #RV_ENOMEM; #RV_ELIMIT
- *         (the version would wrap, or secure memory over its cap); #RV_EVERIFY (the stored
- * ciphertext failed authentication: memory corruption). \since 0.1.0
+ * \return 0; #RV_EINVAL; #RV_ENOTFOUND; #RV_EBUSY; #RV_ENOMEM;
+ *         #RV_ELIMIT (the version would wrap, or secure memory is over
+ *         its cap); #RV_EVERIFY (the stored ciphertext failed
+ *         authentication: memory corruption).
+ * \since 0.1.0
  */
 RV_API int rv_keystore_rotate(rv_keystore *ks, const char *name);
 
