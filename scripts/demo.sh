@@ -22,3 +22,17 @@ say "wordfreq: rivet-core arena + vec (examples/vec)"
 printf 'The cat saw the dog. The DOG saw a cat; a cat ran!\nIt is the end.\n' | "$build/examples/vec/wordfreq" -n 5
 say "pool: producers and consumers sharing a fixed-size block pool (examples/pool)"
 "$build/examples/pool/pool" 100000
+
+say "keystore: sealed key store CLI (rivet-sec keystore, examples/keystore)"
+ks="$build/examples/keystore/keystore"
+kdir=$(mktemp -d)
+pf() { printf 'demo passphrase\n'; }
+"$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 init 3< <(pf)
+"$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 gen release-signing ed25519 3< <(pf)
+"$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 gen backup-key sym 3< <(pf)
+"$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 list 3< <(pf)
+echo 'firmware 1.0' >"$kdir/fw.bin"
+sig=$("$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 sign release-signing "$kdir/fw.bin" 3< <(pf))
+"$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 verify release-signing "$sig" "$kdir/fw.bin" 3< <(pf)
+"$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 list 3< <(echo wrong) || true
+rm -rf "$kdir"

@@ -7,7 +7,10 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rivet/sec.h>
 
@@ -69,10 +72,69 @@ static void test_public_surface(void **state) {
   assert_true(rv_timing_cycles() != rv_timing_cycles() || 1);
 }
 
+static int count_cb(void *ctx, const char *name, const rv_keystore_info *info) {
+  (void)name;
+  (void)info;
+  ++*(int *)ctx;
+  return 0;
+}
+
+static int use_cb(void *ctx, const uint8_t *key, const rv_keystore_info *info) {
+  (void)key;
+  *(size_t *)ctx = info->len;
+  return 0;
+}
+
+static void test_keystore_surface(void **state) {
+  (void)state;
+  rv_keystore *ks = NULL;
+  rv_keystore_config cfg = {.secmem_flags = RV_SECMEM_ALLOW_UNLOCKED};
+  assert_int_equal(rv_keystore_create(&ks, &cfg), RV_OK);
+  uint8_t k[32] = {9};
+  assert_int_equal(rv_keystore_add(ks, "sym", RV_KEYSTORE_SYMMETRIC, k, sizeof k), RV_OK);
+  assert_int_equal(rv_keystore_generate(ks, "ed", RV_KEYSTORE_ED25519, 0), RV_OK);
+  assert_int_equal(rv_keystore_rotate(ks, "ed"), RV_OK);
+  rv_keystore_info info;
+  assert_int_equal(rv_keystore_info_get(ks, "ed", &info), RV_OK);
+  assert_int_equal(info.version, 2);
+  int n = 0;
+  assert_int_equal(rv_keystore_list(ks, count_cb, &n), RV_OK);
+  assert_int_equal(n, 2);
+  assert_int_equal(rv_keystore_count(ks), 2);
+  size_t len = 0;
+  assert_int_equal(rv_keystore_use(ks, "sym", use_cb, &len), RV_OK);
+  assert_int_equal(len, 32);
+  uint8_t sig[RV_KEYSTORE_SIGNATURE_BYTES];
+  uint8_t pk[RV_KEYSTORE_ED25519_PUBLIC_BYTES];
+  assert_int_equal(rv_keystore_sign(ks, "ed", "m", 1, sig), RV_OK);
+  assert_int_equal(rv_keystore_verify(ks, "ed", "m", 1, sig), RV_OK);
+  assert_int_equal(rv_keystore_public_key(ks, "ed", pk), RV_OK);
+  uint8_t box[1 + RV_KEYSTORE_SEAL_OVERHEAD];
+  uint8_t out[1];
+  size_t blen = 0;
+  size_t olen = 0;
+  assert_int_equal(rv_keystore_seal(ks, "sym", NULL, 0, "x", 1, box, sizeof box, &blen), RV_OK);
+  assert_int_equal(rv_keystore_open(ks, "sym", NULL, 0, box, blen, out, 1, &olen), RV_OK);
+  char path[] = "/tmp/rv-ks-api-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  (void)close(fd);
+  rv_keystore_cred cred = {.key = k};
+  assert_int_equal(rv_keystore_save(ks, path, &cred, NULL), RV_OK);
+  assert_int_equal(rv_keystore_remove(ks, "sym"), RV_OK);
+  assert_int_equal(rv_keystore_load(ks, path, &cred, NULL), RV_OK);
+  assert_int_equal(rv_keystore_count(ks), 2);
+  rv_diag d = {0};
+  assert_int_equal(rv_keystore_load_buffer(ks, k, 1, &cred, &d), RV_ETRUNCATED);
+  (void)unlink(path);
+  rv_keystore_destroy(ks);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_version),
       cmocka_unit_test(test_public_surface),
+      cmocka_unit_test(test_keystore_surface),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,6 +22,7 @@
 #include <rivet/core.h>
 
 #include <rivet/sec/ct.h>
+#include <rivet/sec/keystore.h>
 #include <rivet/sec/secmem.h>
 #include <rivet/sec/timing.h>
 #include <rivet/sec/version.h>
