@@ -15,6 +15,8 @@ packages=(
   libcmocka-dev libclang-rt-14-dev valgrind
   # benchmarks: the allocators and queues users would otherwise pick
   libjemalloc-dev libmimalloc-dev libck-dev libglib2.0-dev
+  # headless browser for the HTML report tests (memviz --html, logstat --html)
+  chromium
   # docs and lint
   doxygen clang-format clang-tidy cppcheck
 )

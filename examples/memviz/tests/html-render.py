@@ -23,7 +23,11 @@ if not browser:
 with tempfile.TemporaryDirectory() as d:
     page = pathlib.Path(d) / "page.html"
     subprocess.run([exe, "--html", str(page), script], check=True, capture_output=True)
+    # The network flags keep Chromium from reaching out (this machine has no
+    # network; without them it retries lookups at every start).
     r = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
+                        "--disable-background-networking", "--disable-component-update",
+                        "--disable-sync", "--no-first-run", "--disable-quic",
                         f"--user-data-dir={d}/profile", "--window-size=1200,900",
                         "--dump-dom", page.as_uri() + "?step=4"],
                        capture_output=True, text=True, timeout=120)
