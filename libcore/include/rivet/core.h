@@ -29,4 +29,5 @@
 #include <rivet/core/api.h>
 #include <rivet/core/bytes.h>
 #include <rivet/core/err.h>
+#include <rivet/core/pool.h>
 #include <rivet/core/version.h>
