@@ -398,17 +398,20 @@ int rv_conn_write(rv_conn *c, const void *data, size_t len) {
       t->next = w;
     } else {
       c->whead = w;
-      c->t_write = now32(s);
-      set_want_write(c, true);
-      if (c->flags & F_CLOSED) {
-        return RV_EIO;
-      }
-      conn_arm(c, false);
     }
     c->wtail = w;
   }
+  bool first = c->queued == 0;
   c->queued += len;
   s->st.queued_bytes += len;
+  if (first) {
+    c->t_write = now32(s);
+    set_want_write(c, true);
+    if (c->flags & F_CLOSED) {
+      return RV_EIO;
+    }
+    conn_arm(c, false);
+  }
   if (!(c->flags & F_PRESSURE) && c->queued > s->cfg.high_watermark) {
     c->flags |= F_PRESSURE;
     s->st.pressure_on++;
