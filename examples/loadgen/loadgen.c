@@ -49,6 +49,7 @@ typedef struct result {
   uint64_t sent;
   uint64_t received;
   uint64_t corrupt;
+  uint64_t truncated; /* EOF in the middle of an echoed message */
   uint64_t bytes_rx;
   uint64_t connect_ns; /* first connect to last established */
   uint64_t hist[NBUCKETS];
@@ -167,6 +168,9 @@ static void on_readable(conn *c, result *r, bool sending) {
     if (k == 0 || (k < 0 && errno != EAGAIN)) {
       if (!c->dead) {
         r->closed_early++;
+        if (c->rxlen != 0 || k < 0) {
+          r->truncated++;
+        }
       }
       c->dead = true;
       return;
@@ -455,6 +459,7 @@ int main(int argc, char **argv) {
     tot.sent += one.sent;
     tot.received += one.received;
     tot.corrupt += one.corrupt;
+    tot.truncated += one.truncated;
     tot.bytes_rx += one.bytes_rx;
     connect_ns = one.connect_ns > connect_ns ? one.connect_ns : connect_ns;
     for (unsigned j = 0; j < NBUCKETS; j++) {
@@ -464,14 +469,14 @@ int main(int argc, char **argv) {
   double secs = O.secs > 0 ? (double)O.secs : 1.0;
   printf("loadgen: conns=%" PRIu64 " failed=%" PRIu64 " closed_early=%" PRIu64
          " connect_rate=%.0f/s sent=%" PRIu64 " received=%" PRIu64 " lost=%" PRIu64
-         " corrupt=%" PRIu64 " msgs_per_s=%.0f rx_MB_per_s=%.2f p50_us=%" PRIu64 " p99_us=%" PRIu64
+         " corrupt=%" PRIu64 " truncated=%" PRIu64 " msgs_per_s=%.0f rx_MB_per_s=%.2f p50_us=%" PRIu64 " p99_us=%" PRIu64
          " p999_us=%" PRIu64 "\n",
          tot.established, tot.failed, tot.closed_early,
          connect_ns != 0 ? (double)tot.established / ((double)connect_ns / 1e9) : 0.0, tot.sent,
-         tot.received, tot.sent - tot.received - tot.corrupt, tot.corrupt,
+         tot.received, tot.sent - tot.received - tot.corrupt, tot.corrupt, tot.truncated,
          (double)tot.received / secs, (double)tot.bytes_rx / secs / 1e6, pct(&tot, 0.50),
          pct(&tot, 0.99), pct(&tot, 0.999));
-  bool ok = tot.established == O.conns && tot.corrupt == 0;
+  bool ok = tot.established == O.conns && tot.corrupt == 0 && tot.truncated == 0;
   if (!O.blast && O.kill_after == 0) {
     ok = ok && tot.received == tot.sent && tot.closed_early == 0;
   }
