@@ -61,8 +61,9 @@ static int worker(unsigned index, void *user) {
   rv_server_stats st;
   rv_server_stats_get(s, &st);
   fprintf(stderr,
-          "echo[%u]: accepted %" PRIu64 " rejected %" PRIu64 " closed %" PRIu64 " timed_out %" PRIu64
-          " in %" PRIu64 " out %" PRIu64 " pressure %" PRIu64 " heap_buffers %" PRIu64 "\n",
+          "echo[%u]: accepted %" PRIu64 " rejected %" PRIu64 " closed %" PRIu64
+          " timed_out %" PRIu64 " in %" PRIu64 " out %" PRIu64 " pressure %" PRIu64
+          " heap_buffers %" PRIu64 "\n",
           index, st.accepted, st.rejected, st.closed, st.timed_out, st.bytes_in, st.bytes_out,
           st.pressure_on, st.heap_buffers);
   rv_server_free(s);
@@ -108,8 +109,10 @@ int main(int argc, char **argv) {
       g_cfg.low_watermark = strtoul(optarg, NULL, 10);
       break;
     default:
-      fprintf(stderr, "usage: %s [-h host] [-p port] [-w workers] [-i idle_ms] [-c read_chunk] "
-                      "[-b pool_blocks] [-H high_wm] [-L low_wm]\n", argv[0]);
+      fprintf(stderr,
+              "usage: %s [-h host] [-p port] [-w workers] [-i idle_ms] [-c read_chunk] "
+              "[-b pool_blocks] [-H high_wm] [-L low_wm]\n",
+              argv[0]);
       return 2;
     }
   }

@@ -382,25 +382,49 @@ int main(int argc, char **argv) {
   while ((opt = getopt(argc, argv, "h:p:c:P:a:d:r:q:m:S:Bk:")) != -1) {
     unsigned long v = optarg != NULL ? strtoul(optarg, NULL, 10) : 0;
     switch (opt) {
-    case 'h': O.host = optarg; break;
-    case 'p': O.port = (uint16_t)v; break;
-    case 'c': O.conns = (unsigned)v; break;
-    case 'P': O.procs = (unsigned)v; break;
-    case 'a': O.naddrs = (unsigned)v; break;
-    case 'd': O.secs = (unsigned)v; break;
-    case 'r': O.rate = v; break;
-    case 'q': O.depth = (unsigned)v; break;
-    case 'm': O.msg = (unsigned)v; break;
-    case 'S': O.slow = v; break;
-    case 'B': O.blast = true; break;
-    case 'k': O.kill_after = (unsigned)v; break;
+    case 'h':
+      O.host = optarg;
+      break;
+    case 'p':
+      O.port = (uint16_t)v;
+      break;
+    case 'c':
+      O.conns = (unsigned)v;
+      break;
+    case 'P':
+      O.procs = (unsigned)v;
+      break;
+    case 'a':
+      O.naddrs = (unsigned)v;
+      break;
+    case 'd':
+      O.secs = (unsigned)v;
+      break;
+    case 'r':
+      O.rate = v;
+      break;
+    case 'q':
+      O.depth = (unsigned)v;
+      break;
+    case 'm':
+      O.msg = (unsigned)v;
+      break;
+    case 'S':
+      O.slow = v;
+      break;
+    case 'B':
+      O.blast = true;
+      break;
+    case 'k':
+      O.kill_after = (unsigned)v;
+      break;
     default:
       fprintf(stderr, "usage: see the comment at the top of loadgen.c\n");
       return 2;
     }
   }
-  if (O.procs == 0 || O.procs > MAX_PROCS || O.conns < O.procs || O.naddrs == 0 ||
-      O.naddrs > 250 || O.msg < 16 || O.msg > 4096 || O.depth == 0) {
+  if (O.procs == 0 || O.procs > MAX_PROCS || O.conns < O.procs || O.naddrs == 0 || O.naddrs > 250 ||
+      O.msg < 16 || O.msg > 4096 || O.depth == 0) {
     fprintf(stderr, "loadgen: bad arguments\n");
     return 2;
   }
@@ -469,8 +493,9 @@ int main(int argc, char **argv) {
   double secs = O.secs > 0 ? (double)O.secs : 1.0;
   printf("loadgen: conns=%" PRIu64 " failed=%" PRIu64 " closed_early=%" PRIu64
          " connect_rate=%.0f/s sent=%" PRIu64 " received=%" PRIu64 " lost=%" PRIu64
-         " corrupt=%" PRIu64 " truncated=%" PRIu64 " msgs_per_s=%.0f rx_MB_per_s=%.2f p50_us=%" PRIu64 " p99_us=%" PRIu64
-         " p999_us=%" PRIu64 "\n",
+         " corrupt=%" PRIu64 " truncated=%" PRIu64
+         " msgs_per_s=%.0f rx_MB_per_s=%.2f p50_us=%" PRIu64 " p99_us=%" PRIu64 " p999_us=%" PRIu64
+         "\n",
          tot.established, tot.failed, tot.closed_early,
          connect_ns != 0 ? (double)tot.established / ((double)connect_ns / 1e9) : 0.0, tot.sent,
          tot.received, tot.sent - tot.received - tot.corrupt, tot.corrupt, tot.truncated,

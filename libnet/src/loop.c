@@ -33,8 +33,8 @@ struct rv_loop {
   rv_loop_deferred *defer_tail;
   rv_loop_wake_cb wake_cb;
   void *wake_user;
-  sigset_t sigmask;   /* signals delivered through sigfd */
-  sigset_t sigadded;  /* those of them this loop blocked (unblocked at free) */
+  sigset_t sigmask;  /* signals delivered through sigfd */
+  sigset_t sigadded; /* those of them this loop blocked (unblocked at free) */
   rv_loop_signal_cb sig_cb[LOOP_NSIG];
   void *sig_user[LOOP_NSIG];
   /* Internal watches: their data.ptr tags, compared by address. */
@@ -139,8 +139,9 @@ int rv_loop_io_start(rv_loop *l, rv_loop_io *io, int fd, uint32_t events, rv_loo
   }
   struct epoll_event ev = {.events = to_epoll(events), .data.ptr = io};
   if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-    return errno == EEXIST ? RV_EEXIST : (errno == EBADF || errno == EPERM) ? RV_EINVAL
-                                                                            : errno_code();
+    return errno == EEXIST                      ? RV_EEXIST
+           : (errno == EBADF || errno == EPERM) ? RV_EINVAL
+                                                : errno_code();
   }
   io->fd = fd;
   io->events = events;

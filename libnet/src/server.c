@@ -173,8 +173,7 @@ static void conn_arm(rv_conn *c, bool force) {
     return;
   }
   uint64_t now = rv_loop_now(s->loop);
-  if (rv_loop_timer_start(s->loop, &c->timer, abs_due > now ? abs_due - now : 0, conn_timer) !=
-      0) {
+  if (rv_loop_timer_start(s->loop, &c->timer, abs_due > now ? abs_due - now : 0, conn_timer) != 0) {
     /* No memory for the heap: this connection would escape its limits. */
     rv_conn_abort(c, RV_ENOMEM);
   }
@@ -726,7 +725,8 @@ int rv_server_new(rv_server **out, rv_loop *l, const rv_server_config *cfg, cons
   }
   *out = NULL;
   if (l == NULL || cfg == NULL || cfg->cb.on_data == NULL || cfg->read_chunk == 0 ||
-      cfg->read_chunk > READ_CHUNK_MAX || cfg->pool_blocks == 0 || cfg->low_watermark >= cfg->high_watermark) {
+      cfg->read_chunk > READ_CHUNK_MAX || cfg->pool_blocks == 0 ||
+      cfg->low_watermark >= cfg->high_watermark) {
     return RV_EINVAL;
   }
   rv_server *s = rv_alloc_get(a, sizeof *s, _Alignof(rv_server));

@@ -345,10 +345,10 @@ static void test_wake_cross_thread(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_new_free_errors),  cmocka_unit_test(test_io_edge_triggered),
+      cmocka_unit_test(test_new_free_errors),   cmocka_unit_test(test_io_edge_triggered),
       cmocka_unit_test(test_stop_within_batch), cmocka_unit_test(test_timers_many),
-      cmocka_unit_test(test_timer_rearm_zero), cmocka_unit_test(test_defer),
-      cmocka_unit_test(test_signals),          cmocka_unit_test(test_wake_cross_thread),
+      cmocka_unit_test(test_timer_rearm_zero),  cmocka_unit_test(test_defer),
+      cmocka_unit_test(test_signals),           cmocka_unit_test(test_wake_cross_thread),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

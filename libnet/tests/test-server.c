@@ -341,8 +341,8 @@ static void test_partial_writes_backpressure(void **state) {
   if (got != TOTAL) {
     rv_server_stats st;
     rv_server_stats_get(T.s, &st);
-    fprintf(stderr, "sent %zu got %zu closes %d on %d off %d in %zu out %zu queued %zu\n", sent, got,
-            T.closes, T.pressure_on, T.pressure_off, (size_t)st.bytes_in, (size_t)st.bytes_out,
+    fprintf(stderr, "sent %zu got %zu closes %d on %d off %d in %zu out %zu queued %zu\n", sent,
+            got, T.closes, T.pressure_on, T.pressure_off, (size_t)st.bytes_in, (size_t)st.bytes_out,
             st.queued_bytes);
   }
   assert_int_equal(got, TOTAL);

@@ -67,8 +67,8 @@ typedef void (*rv_loop_io_cb)(rv_loop_io *io, uint32_t events);
  *        and valid between rv_loop_io_start() and rv_loop_io_stop().
  */
 struct rv_loop_io {
-  int fd;          /**< the watched fd, -1 when stopped */
-  uint32_t events; /**< the `RV_LOOP_READ`/`RV_LOOP_WRITE` bits asked for */
+  int fd;           /**< the watched fd, -1 when stopped */
+  uint32_t events;  /**< the `RV_LOOP_READ`/`RV_LOOP_WRITE` bits asked for */
   rv_loop_io_cb cb; /**< the callback */
 };
 

@@ -38,8 +38,8 @@ typedef struct rv_prefork_config {
   /** The worker body, run in the child with the signal mask the master had
    *  on entry; its return value is the child's exit status. */
   int (*worker_main)(unsigned index, void *user);
-  void *user;              /**< passed to `worker_main` */
-  unsigned max_restarts;   /**< give up (stop all) after this many; 0 = no limit */
+  void *user;                /**< passed to `worker_main` */
+  unsigned max_restarts;     /**< give up (stop all) after this many; 0 = no limit */
   unsigned restart_delay_ms; /**< wait before restarting a dead worker */
 } rv_prefork_config;
 

@@ -102,17 +102,17 @@ typedef struct rv_server_config {
 
 /** \brief Counters (rv_server_stats()). */
 typedef struct rv_server_stats {
-  uint64_t accepted;       /**< connections accepted */
-  uint64_t rejected;       /**< connections closed at accept (EMFILE, max_conns) */
-  uint64_t closed;         /**< connections closed */
-  uint64_t timed_out;      /**< of which by a timeout */
-  uint64_t bytes_in;       /**< bytes read */
-  uint64_t bytes_out;      /**< bytes written */
-  uint64_t pressure_on;    /**< high-watermark crossings */
-  uint64_t heap_buffers;   /**< read buffers taken from the heap (pool empty) */
-  size_t conns;            /**< connections open now */
-  size_t buffers_in_use;   /**< read buffers held now */
-  size_t queued_bytes;     /**< output bytes queued now, all connections */
+  uint64_t accepted;     /**< connections accepted */
+  uint64_t rejected;     /**< connections closed at accept (EMFILE, max_conns) */
+  uint64_t closed;       /**< connections closed */
+  uint64_t timed_out;    /**< of which by a timeout */
+  uint64_t bytes_in;     /**< bytes read */
+  uint64_t bytes_out;    /**< bytes written */
+  uint64_t pressure_on;  /**< high-watermark crossings */
+  uint64_t heap_buffers; /**< read buffers taken from the heap (pool empty) */
+  size_t conns;          /**< connections open now */
+  size_t buffers_in_use; /**< read buffers held now */
+  size_t queued_bytes;   /**< output bytes queued now, all connections */
 } rv_server_stats;
 
 /**
