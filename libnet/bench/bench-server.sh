@@ -39,7 +39,7 @@ for w in 1 2; do
     printf '  %-9s workers=%d  %9s msg/s  p99 %6s us\n' $s $w "${tput[$s.$w]}" "${p99[$s.$w]}"
   done
   for b in libuv libevent; do
-    python3 -c "import sys; t,tb,p,pb=map(float,sys.argv[1:]); print(f'  ratio rivet/{sys.argv[5]} workers={sys.argv[6]}: throughput {t/tb:.2f}x, p99 {p/pb:.2f}x')" \
+    python3 -c "import sys; t,tb,p,pb=map(float,sys.argv[1:5]); print(f'  ratio rivet/{sys.argv[5]} workers={sys.argv[6]}: throughput {t/tb:.2f}x, p99 {p/pb:.2f}x')" \
       "${tput[rivet.$w]}" "${tput[$b.$w]}" "${p99[rivet.$w]}" "${p99[$b.$w]}" $b $w
   done
 done
@@ -48,8 +48,14 @@ echo "bench-server: backpressure, 10 connections sending flat out, each read at 
 for s in rivet libuv libevent; do
   start $s 1
   r0=$(rss_sum $pid)
-  "$loadgen" -p "$port" -c 10 -P 1 -d "$bp_secs" -B -S 1000000 >/dev/null || true
-  r1=$(rss_sum $pid)
+  "$loadgen" -p "$port" -c 10 -P 1 -d "$bp_secs" -B -S 1000000 >/dev/null &
+  gen=$!
+  r1=$r0
+  while kill -0 $gen 2>/dev/null; do   # peak RSS while the readers lag
+    r=$(rss_sum $pid); [ "$r" -gt "$r1" ] && r1=$r
+    sleep 0.2
+  done
+  wait $gen || true
   stop
-  printf '  %-9s server RSS %6d KiB -> %7d KiB: %7d KiB queued per connection\n' $s "$r0" "$r1" $(( (r1 - r0) / 10 ))
+  printf '  %-9s server RSS %6d KiB -> peak %7d KiB: %7d KiB per connection\n' $s "$r0" "$r1" $(( (r1 - r0) / 10 ))
 done
