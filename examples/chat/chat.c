@@ -308,8 +308,8 @@ int main(int argc, char **argv) {
   cfg.port = 7070;
   cfg.read_chunk = 2048;
   cfg.pool_blocks = 256;
-  cfg.high_watermark = 64 * 1024;
-  cfg.low_watermark = 16 * 1024;
+  cfg.high_watermark = (size_t)64 * 1024;
+  cfg.low_watermark = (size_t)16 * 1024;
   int opt;
   while ((opt = getopt(argc, argv, "h:p:i:")) != -1) {
     switch (opt) {

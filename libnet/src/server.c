@@ -105,8 +105,8 @@ void rv_server_config_default(rv_server_config *cfg) {
   cfg->write_timeout_ms = 30000;
   cfg->read_chunk = 16384;
   cfg->pool_blocks = 1024;
-  cfg->high_watermark = 256u * 1024u;
-  cfg->low_watermark = 64u * 1024u;
+  cfg->high_watermark = (size_t)256 * 1024;
+  cfg->low_watermark = (size_t)64 * 1024;
 }
 
 /* ---- read buffers ---- */

@@ -287,8 +287,8 @@ static void test_partial_writes_backpressure(void **state) {
   (void)state;
   rv_server_config cfg;
   base_config(&cfg);
-  cfg.high_watermark = 64 * 1024;
-  cfg.low_watermark = 16 * 1024;
+  cfg.high_watermark = (size_t)64 * 1024;
+  cfg.low_watermark = (size_t)16 * 1024;
   cfg.read_chunk = 4096;
   start(&cfg, MODE_ECHO);
   int fd = cli();
