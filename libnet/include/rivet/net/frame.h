@@ -325,8 +325,12 @@ RV_API void rv_frame_put_sint(rv_frame_writer *w, uint32_t number, int64_t v);
 RV_API void rv_frame_put_fixed32(rv_frame_writer *w, uint32_t number, uint32_t v);
 /** \brief Append a fixed 8-byte field. \since 0.1.0 */
 RV_API void rv_frame_put_fixed64(rv_frame_writer *w, uint32_t number, uint64_t v);
-/** \brief Append a length-delimited field (BYTES, STRING); \p p may be NULL if \p n is 0. \since
- * 0.1.0 */
+/**
+ * \brief Append a length-delimited field (BYTES, STRING).
+ *
+ * \p p may be NULL if \p n is 0, and must not point into the writer's buffer.
+ * \since 0.1.0
+ */
 RV_API void rv_frame_put_bytes(rv_frame_writer *w, uint32_t number, const void *p, size_t n);
 /** \brief Append raw, already encoded field bytes (an unknown field kept from decoding). \since
  * 0.1.0 */
