@@ -30,4 +30,6 @@
 #include <rivet/core/bytes.h>
 #include <rivet/core/err.h>
 #include <rivet/core/pool.h>
+#include <rivet/core/log.h>
+#include <rivet/core/ring.h>
 #include <rivet/core/version.h>
