@@ -17,7 +17,7 @@ chat_log=$(mktemp)
 "$build/examples/chat/chat" -p 0 2>"$chat_log" &
 chat_pid=$!
 for _ in $(seq 50); do grep -q listening "$chat_log" && break; sleep 0.1; done
-chat_port=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$chat_log" | head -1)
+chat_port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$chat_log" | head -1)
 exec 3<>"/dev/tcp/127.0.0.1/$chat_port" 4<>"/dev/tcp/127.0.0.1/$chat_port"
 printf 'NICK alice\nJOIN lobby\n' >&3; sleep 0.2
 printf 'NICK bob\nJOIN lobby\n' >&4; sleep 0.2

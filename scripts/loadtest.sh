@@ -60,7 +60,7 @@ print(f"loadtest: kernel memory (TCP pages + slab, client and server sides) +{k1
       f"{(k1 - k0) * 1024 / max(held, 1):.0f} B per connection")
 PY
 kill -TERM $master; wait $master || status=1
-grep -h "echo\[" "$build/loadtest-echo.log" || true
+grep -h '"worker exit"' "$build/loadtest-echo.log" || true
 
 # Graceful shutdown under load: closed-loop traffic, SIGTERM after 2 s.
 sconns=$(( conns < 2000 ? conns : 2000 ))
