@@ -23,7 +23,8 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 
 workers_of() { pgrep -P "$1" | tr '\n' ' '; }
 rss_sum() { local t=0; for p in $(workers_of "$1"); do
-    t=$((t + $(awk '/^VmRSS:/{print $2}' /proc/"$p"/status 2>/dev/null || echo 0))); done; echo $t; }
+    v=$(awk '/^VmRSS:/{print $2}' /proc/"$p"/status 2>/dev/null || true)
+    t=$((t + ${v:-0})); done; echo $t; }  # a worker that just exited has no VmRSS
 # Kernel memory for sockets: TCP buffer pages (sockstat "mem") + slab.
 kmem_kb() { local pages slab
   pages=$(awk '/^TCP:/{for(i=1;i<NF;i++) if($i=="mem") print $(i+1)}' /proc/net/sockstat)

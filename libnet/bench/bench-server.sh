@@ -22,9 +22,12 @@ start() { # name workers -> pid of the master
   for _ in $(seq 50); do [ "$(pgrep -P $pid | wc -l)" -ge "$2" ] && break; sleep 0.1; done
   sleep 0.3
 }
-stop() { kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; }
+stop() { kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; pid=; }
+pid=
+trap '[ -n "$pid" ] && kill -TERM $pid 2>/dev/null; true' EXIT
 rss_sum() { local t=0; for p in $(pgrep -P "$1"); do
-    t=$((t + $(awk '/^VmRSS:/{print $2}' /proc/"$p"/status 2>/dev/null || echo 0))); done; echo $t; }
+    v=$(awk '/^VmRSS:/{print $2}' /proc/"$p"/status 2>/dev/null || true)
+    t=$((t + ${v:-0})); done; echo $t; }  # a worker that just exited has no VmRSS
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
 
 declare -A tput p99 fp99

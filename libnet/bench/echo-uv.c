@@ -83,7 +83,9 @@ static int worker(int port) {
   uv_tcp_t server;
   uv_tcp_init(loop, &server);
   uv_tcp_open(&server, fd);
-  if (uv_listen((uv_stream_t *)&server, 4096, on_conn) != 0) {
+  int rc = uv_listen((uv_stream_t *)&server, 4096, on_conn);
+  if (rc != 0) {
+    fprintf(stderr, "echo-uv: listen: %s\n", uv_strerror(rc));
     return 1;
   }
   uv_signal_t sig;
