@@ -36,3 +36,20 @@ sig=$("$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 sign release-signing "$kdir/f
 "$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 verify release-signing "$sig" "$kdir/fw.bin" 3< <(pf)
 "$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 list 3< <(echo wrong) || true
 rm -rf "$kdir"
+say "chat: a line-protocol chat server on the libnet server (examples/chat)"
+chat_log=$(mktemp)
+"$build/examples/chat/chat" -p 0 2>"$chat_log" &
+chat_pid=$!
+for _ in $(seq 50); do grep -q listening "$chat_log" && break; sleep 0.1; done
+chat_port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$chat_log" | head -1)
+exec 3<>"/dev/tcp/127.0.0.1/$chat_port" 4<>"/dev/tcp/127.0.0.1/$chat_port"
+printf 'NICK alice\nJOIN lobby\n' >&3; sleep 0.2
+printf 'NICK bob\nJOIN lobby\n' >&4; sleep 0.2
+printf 'MSG hi bob\n' >&3; sleep 0.2
+printf 'MSG hello alice\nQUIT\n' >&4; sleep 0.2
+printf 'QUIT\n' >&3; sleep 0.2
+echo "-- what alice saw:"; timeout 2 cat <&3 || true
+echo "-- what bob saw:"; timeout 2 cat <&4 || true
+exec 3<&- 4<&-
+kill -TERM "$chat_pid"; wait "$chat_pid" || true
+rm -f "$chat_log"
