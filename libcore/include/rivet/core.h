@@ -30,5 +30,7 @@
 #include <rivet/core/bytes.h>
 #include <rivet/core/err.h>
 #include <rivet/core/mpmc.h>
+#include <rivet/core/log.h>
+#include <rivet/core/ring.h>
 #include <rivet/core/version.h>
 #include <rivet/core/workers.h>
