@@ -17,6 +17,8 @@ packages=(
   libjemalloc-dev libmimalloc-dev libck-dev libglib2.0-dev
   # docs and lint
   doxygen clang-format clang-tidy cppcheck
+  # libiot firmware (examples/sensor-fw): Cortex-M cross toolchain and QEMU
+  gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 )
 
 missing=()
