@@ -4,17 +4,19 @@
 #include <rivet/core/err.h>
 #include <rivet/iot/sensor.h>
 
-/* What the ISR queues: the frame exactly as read, or the bus error. 20
- * bytes, so with the ring's 4-byte header every record stays 4-aligned. */
-typedef struct isr_rec {
-  int32_t err;
-  uint32_t seq;
-  uint8_t frame[RV_ENV1_FRAME_LEN];
-  uint8_t pad[3];
-} isr_rec;
-
-_Static_assert(sizeof(isr_rec) + RV_RING_REC_HEADER == RV_SENSOR_RING_BYTES_PER_SAMPLE,
-               "RV_SENSOR_RING_BYTES_PER_SAMPLE matches the record");
+/* What the ISR queues, as bytes (the byte API of the ring): the frame
+ * exactly as read, the bus error (a small negative number) and the ISR's
+ * sequence number, little-endian. 16 bytes, a power of two: records never
+ * wrap around the end of the ring's storage (a power of two as well), so
+ * the ISR can read the frame straight into the ring, with no copy. */
+enum {
+  REC_FRAME = 0,
+  REC_ERR = RV_ENV1_FRAME_LEN,
+  REC_SEQ = RV_ENV1_FRAME_LEN + 1,
+  REC_LEN = RV_SENSOR_RING_BYTES_PER_SAMPLE,
+};
+_Static_assert(REC_SEQ + 4 <= REC_LEN && (REC_LEN & (REC_LEN - 1)) == 0,
+               "the record fits and is a power of two");
 
 static int rd(rv_sensor *s, uint8_t reg, uint8_t *buf, size_t len) {
   return rv_bus_reg_read(&s->bus, s->addr, reg, buf, len);
@@ -175,46 +177,39 @@ static int read_frame(rv_sensor *s) {
 int rv_sensor_fetch(rv_sensor *s) {
   uint8_t st[5];
   int rc;
+  bool forced = s->cfg.mode == RV_SENSOR_FORCED;
   if (!s->ready || s->cfg.mode == RV_SENSOR_SLEEP) {
     return RV_ESTATE;
   }
   if ((rc = prepare(s)) != RV_OK) {
     return rc;
   }
-  if (s->cfg.mode == RV_SENSOR_FORCED) {
-    uint32_t t = rv_env1_meas_time_us(s->cfg.osr_t, s->cfg.osr_p, s->cfg.osr_h);
-    if ((rc = wr1(s, RV_ENV1_REG_MODE, RV_ENV1_MODE_FORCED)) != RV_OK) {
-      return fail(s, rc);
-    }
-    /* Wait the nominal time, then up to three more: bounded, never a hang. */
-    for (unsigned tries = 0;; tries++) {
+  if (forced && (rc = wr1(s, RV_ENV1_REG_MODE, RV_ENV1_MODE_FORCED)) != RV_OK) {
+    return fail(s, rc);
+  }
+  /* Forced: wait the nominal conversion time, then up to three more:
+   * bounded, never a hang. Normal: just look at the latest sample. */
+  uint32_t t = rv_env1_meas_time_us(s->cfg.osr_t, s->cfg.osr_p, s->cfg.osr_h);
+  for (unsigned tries = 0;; tries++) {
+    if (forced) {
       rv_bus_delay_us(&s->bus, t);
-      if ((rc = rd(s, RV_ENV1_REG_CONFIG, st, sizeof st)) != RV_OK) {
-        return fail(s, rc);
-      }
-      if (!(st[4] & RV_ENV1_STATUS_MEASURING)) {
-        break;
-      }
-      if (tries == 3) {
-        return lost_state(s, RV_ETIMEDOUT);
-      }
     }
-    if (!config_matches(s, st)) {
-      return lost_state(s, RV_EVERIFY);
-    }
-    if (!(st[4] & RV_ENV1_STATUS_DRDY)) { /* the conversion never ran */
-      return lost_state(s, RV_EIO);
-    }
-  } else {
     if ((rc = rd(s, RV_ENV1_REG_CONFIG, st, sizeof st)) != RV_OK) {
       return fail(s, rc);
     }
-    if (!config_matches(s, st)) {
-      return lost_state(s, RV_EVERIFY);
+    if (!forced || !(st[4] & RV_ENV1_STATUS_MEASURING)) {
+      break;
     }
-    if (!(st[4] & RV_ENV1_STATUS_DRDY)) {
-      return RV_EAGAIN;
+    if (tries == 3) {
+      return lost_state(s, RV_ETIMEDOUT);
     }
+  }
+  if (!config_matches(s, st)) {
+    return lost_state(s, RV_EVERIFY);
+  }
+  if (!(st[4] & RV_ENV1_STATUS_DRDY)) {
+    /* Normal mode: no new sample yet. Forced: the conversion never ran. */
+    return forced ? lost_state(s, RV_EIO) : RV_EAGAIN;
   }
   return read_frame(s);
 }
@@ -261,42 +256,55 @@ static void bump(_Atomic(uint32_t) *c) {
 }
 
 int rv_sensor_isr(rv_sensor *s) {
-  isr_rec r;
+  void *span;
   if (!s->has_ring) {
     return RV_ESTATE;
   }
-  r.err = rd(s, RV_ENV1_REG_DATA, r.frame, sizeof r.frame);
-  r.seq = s->isr_seq++;
-  r.pad[0] = r.pad[1] = r.pad[2] = 0;
   bump(&s->isr_runs);
-  if (r.err != RV_OK) {
-    bump(&s->isr_errors);
-  }
-  if (rv_ring_rec_push(&s->ring, &r, sizeof r) != RV_OK) {
+  if (rv_ring_write_span(&s->ring, &span) < REC_LEN) {
+    /* Full: still read the frame, which acknowledges DRDY (a level
+     * interrupt left pending would fire again at once), then drop it. */
+    uint8_t scratch[RV_ENV1_FRAME_LEN];
+    if (rd(s, RV_ENV1_REG_DATA, scratch, sizeof scratch) != RV_OK) {
+      bump(&s->isr_errors);
+    }
     bump(&s->isr_dropped);
+    s->isr_seq++;
     return RV_EFULL;
   }
-  return r.err;
+  uint8_t *rec = span;
+  int rc = rd(s, RV_ENV1_REG_DATA, rec + REC_FRAME, RV_ENV1_FRAME_LEN);
+  uint32_t seq = s->isr_seq++;
+  rec[REC_ERR] = (uint8_t)(int8_t)rc; /* RV_E* codes fit in int8_t */
+  rec[REC_SEQ] = (uint8_t)seq;
+  rec[REC_SEQ + 1] = (uint8_t)(seq >> 8);
+  rec[REC_SEQ + 2] = (uint8_t)(seq >> 16);
+  rec[REC_SEQ + 3] = (uint8_t)(seq >> 24);
+  if (rc != RV_OK) {
+    bump(&s->isr_errors);
+  }
+  (void)rv_ring_write_commit(&s->ring, REC_LEN); /* within the span: cannot fail */
+  return rc;
 }
 
 int rv_sensor_poll(rv_sensor *s, rv_sensor_sample *out) {
-  isr_rec r;
-  size_t len;
+  uint8_t rec[REC_LEN];
   rv_env1_raw raw;
   rv_env1_value v;
   int rc;
   if (!s->has_ring) {
     return RV_ESTATE;
   }
-  /* Every record is an isr_rec written by rv_sensor_isr(): the only error
-   * left is an empty ring. */
-  if ((rc = rv_ring_rec_pop(&s->ring, &r, sizeof r, &len)) != RV_OK) {
-    return rc;
+  /* The ISR publishes whole records only, so any bytes there are a whole
+   * record. */
+  if (rv_ring_read(&s->ring, rec, REC_LEN) == 0) {
+    return RV_EEMPTY;
   }
-  if (r.err != RV_OK) {
-    return fail(s, r.err);
+  int err = (int8_t)rec[REC_ERR];
+  if (err != RV_OK) {
+    return fail(s, err);
   }
-  if ((rc = rv_env1_frame_decode(r.frame, &raw)) != RV_OK ||
+  if ((rc = rv_env1_frame_decode(rec + REC_FRAME, &raw)) != RV_OK ||
       (rc = rv_env1_compensate(&s->cal, &raw, &v)) != RV_OK) {
     return fail(s, rc);
   }
@@ -304,7 +312,8 @@ int rv_sensor_poll(rv_sensor *s, rv_sensor_sample *out) {
   out->temp = v.temp;
   out->pres = v.pres;
   out->hum = v.hum;
-  out->seq = r.seq;
+  out->seq = (uint32_t)rec[REC_SEQ] | ((uint32_t)rec[REC_SEQ + 1] << 8) |
+             ((uint32_t)rec[REC_SEQ + 2] << 16) | ((uint32_t)rec[REC_SEQ + 3] << 24);
   return RV_OK;
 }
 

@@ -72,7 +72,7 @@ static void test_init_args(void **state) {
   bad.standby = 8;
   assert_int_equal(rv_sensor_init(&f.s, &f.bus, A, &bad, NULL, 0), RV_EINVAL);
   assert_int_equal(rv_sensor_init(&f.s, &f.bus, A, &forced, NULL, 64), RV_EINVAL);
-  assert_int_equal(rv_sensor_init(&f.s, &f.bus, A, &forced, f.ring, 32), RV_EINVAL);
+  assert_int_equal(rv_sensor_init(&f.s, &f.bus, A, &forced, f.ring, 16), RV_EINVAL);
   assert_int_equal(rv_sensor_init(&f.s, &f.bus, A, &forced, f.ring, 96), RV_EINVAL);
   assert_int_equal(rv_sensor_init(&f.s, &f.bus, A, NULL, NULL, 0), RV_EINVAL);
   /* A driver whose init was refused stays unusable. */

@@ -15,13 +15,14 @@
  *
  * **Reading, interrupt-driven.** Enable `drdy_irq`. The board's handler for
  * the data-ready line calls rv_sensor_isr(): it reads the 9-byte data frame
- * in one transaction and pushes it (unchecked, uncompensated) into the SPSC
- * ring. The main loop calls rv_sensor_poll() to take each sample, check its
+ * in one transaction straight into the SPSC ring's free space (no copy)
+ * and publishes it, unchecked and uncompensated. The main loop calls rv_sensor_poll() to take each sample, check its
  * CRC and compensate it. In forced mode the main loop starts each conversion
  * with rv_sensor_trigger() (interrupt masked while it does: the bus is
  * shared); in normal mode the chip converts by itself. The ISR does no
- * compensation and no CRC, so its work is one bus read plus one ring push
- * (docs/benchmarks.md, "libiot", has the measured cycle count).
+ * compensation and no CRC, so its work is one bus read plus a few stores
+ * (docs/benchmarks.md, "libiot", has the measured count). The ring is used
+ * through its byte API with fixed 16-byte records.
  *
  * **Errors and recovery.** Every bus error is returned to the caller. A
  * stuck bus (#RV_EBUSY) is recovered through the port's `recover` before
@@ -63,8 +64,8 @@ extern "C" {
 /** \brief Consecutive failures after which the chip is re-initialised. */
 #define RV_SENSOR_MAX_FAILS 3u
 
-/** \brief Bytes of ring storage each queued sample takes (record and header). */
-#define RV_SENSOR_RING_BYTES_PER_SAMPLE 24u
+/** \brief Bytes of ring storage each queued sample takes. */
+#define RV_SENSOR_RING_BYTES_PER_SAMPLE 16u
 
 /** \brief Operating modes (datasheet §4). */
 typedef enum rv_sensor_mode {
@@ -195,11 +196,14 @@ RV_API int rv_sensor_trigger(rv_sensor *s);
 /**
  * \brief Data-ready interrupt handler body: read the data frame and queue it.
  *
- * Bounded work: one bus transaction and one ring push; no CRC, no math, no
- * loop. A bus error is queued too, so the main loop sees it in order.
+ * Bounded work: one bus transaction into the ring, a commit; no CRC, no
+ * math, no loop. A bus error is queued too, so the main loop sees it in
+ * order. With the ring full the frame is still read (that acknowledges the
+ * level-triggered DRDY line) and dropped.
  * \param[in,out] s  the driver
  * \return 0; #RV_ESTATE without a ring; #RV_EFULL if the ring was full (the
- *         sample is dropped and counted); or the bus error (also queued).
+ *         sample is dropped and counted; the sequence number still
+ *         advances); or the bus error (also queued).
  * \since 0.1.0
  */
 RV_API int rv_sensor_isr(rv_sensor *s);
