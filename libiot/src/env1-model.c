@@ -34,9 +34,9 @@ static void start_conversion(rv_env1_model *m, uint64_t at) {
                                     m->dev.regs[RV_ENV1_REG_OSR_H] & 7u);
   m->measuring = true;
   m->meas_end_us = at + m->meas_us;
-  m->dev.regs[RV_ENV1_REG_STATUS] = (uint8_t)((m->dev.regs[RV_ENV1_REG_STATUS] |
-                                               RV_ENV1_STATUS_MEASURING) &
-                                              ~RV_ENV1_STATUS_DRDY);
+  m->dev.regs[RV_ENV1_REG_STATUS] =
+      (uint8_t)((m->dev.regs[RV_ENV1_REG_STATUS] | RV_ENV1_STATUS_MEASURING) &
+                ~RV_ENV1_STATUS_DRDY);
 }
 
 static void fifo_push(rv_env1_model *m, const uint8_t frame[RV_ENV1_FRAME_LEN]) {
@@ -48,7 +48,7 @@ static void fifo_push(rv_env1_model *m, const uint8_t frame[RV_ENV1_FRAME_LEN]) 
     m->dev.regs[RV_ENV1_REG_STATUS] |= RV_ENV1_STATUS_FIFO_OVF;
   }
   unsigned slot = (m->fifo_head + m->fifo_frames) % RV_ENV1_FIFO_DEPTH;
-  memcpy(&m->fifo[slot * RV_ENV1_FRAME_LEN], frame, RV_ENV1_FRAME_LEN);
+  memcpy(&m->fifo[(size_t)slot * RV_ENV1_FRAME_LEN], frame, RV_ENV1_FRAME_LEN);
   m->fifo_frames++;
 }
 
@@ -63,14 +63,13 @@ static void finish_conversion(rv_env1_model *m) {
   m->conversions++;
   m->active_us += m->meas_us;
   uint8_t st = m->dev.regs[RV_ENV1_REG_STATUS];
-  m->dev.regs[RV_ENV1_REG_STATUS] = (uint8_t)((st | RV_ENV1_STATUS_DRDY) &
-                                              ~RV_ENV1_STATUS_MEASURING);
+  m->dev.regs[RV_ENV1_REG_STATUS] =
+      (uint8_t)((st | RV_ENV1_STATUS_DRDY) & ~RV_ENV1_STATUS_MEASURING);
   if (m->dev.regs[RV_ENV1_REG_CONFIG] & RV_ENV1_CONFIG_FIFO_EN) {
     fifo_push(m, frame);
   }
   if ((m->dev.regs[RV_ENV1_REG_MODE] & 3u) == RV_ENV1_MODE_NORMAL) {
-    m->next_start_us =
-        m->meas_end_us + rv_env1_standby_us(m->dev.regs[RV_ENV1_REG_CONFIG] & 7u);
+    m->next_start_us = m->meas_end_us + rv_env1_standby_us(m->dev.regs[RV_ENV1_REG_CONFIG] & 7u);
   } else {
     m->dev.regs[RV_ENV1_REG_MODE] = RV_ENV1_MODE_SLEEP; /* forced: done */
   }
@@ -177,8 +176,7 @@ static uint8_t on_read(rv_mockdev *dev, uint8_t reg) {
   return dev->regs[reg];
 }
 
-int rv_env1_model_init(rv_env1_model *m, rv_mockbus *mb, uint16_t addr,
-                       const rv_env1_calib *cal) {
+int rv_env1_model_init(rv_env1_model *m, rv_mockbus *mb, uint16_t addr, const rv_env1_calib *cal) {
   memset(m, 0, sizeof *m);
   rv_mockdev_init(&m->dev, addr);
   if (cal) {
@@ -201,6 +199,4 @@ bool rv_env1_model_irq(const rv_env1_model *m) {
          (m->dev.regs[RV_ENV1_REG_STATUS] & RV_ENV1_STATUS_DRDY);
 }
 
-unsigned rv_env1_model_mode(const rv_env1_model *m) {
-  return m->dev.regs[RV_ENV1_REG_MODE] & 3u;
-}
+unsigned rv_env1_model_mode(const rv_env1_model *m) { return m->dev.regs[RV_ENV1_REG_MODE] & 3u; }

@@ -1,4 +1,6 @@
 /* env1: RV-ENV1 data formats and integer compensation (datasheet §5, §6). */
+#include <string.h>
+
 #include <rivet/core/err.h>
 #include <rivet/iot/env1.h>
 
@@ -15,10 +17,14 @@ uint8_t rv_env1_crc8(const uint8_t *p, size_t n) {
 
 static uint16_t get_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 
-/* Two's complement reinterpretation, written out so that it is defined C. */
+/* int16_t is two's complement by definition (C11 7.20.1.1), so copying the
+ * bits of the uint16_t is the reinterpretation, with no
+ * implementation-defined conversion. */
 static int16_t get_i16(const uint8_t *p) {
   uint16_t u = get_u16(p);
-  return u >= 0x8000u ? (int16_t)((int32_t)u - 0x10000) : (int16_t)u;
+  int16_t v;
+  memcpy(&v, &u, sizeof v);
+  return v;
 }
 
 static void put_u16(uint8_t *p, uint16_t v) {

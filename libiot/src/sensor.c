@@ -118,7 +118,7 @@ static bool config_valid(const rv_sensor_config *cfg) {
 int rv_sensor_init(rv_sensor *s, const rv_bus *bus, uint16_t addr, const rv_sensor_config *cfg,
                    void *ring_storage, size_t ring_size) {
   if (!s || !bus || !cfg || !config_valid(cfg) || (!ring_storage && ring_size != 0) ||
-      (ring_storage && ring_size < 2 * RV_SENSOR_RING_BYTES_PER_SAMPLE)) {
+      (ring_storage && ring_size < (size_t)2 * RV_SENSOR_RING_BYTES_PER_SAMPLE)) {
     return RV_EINVAL;
   }
   memset(s, 0, sizeof *s);
@@ -300,7 +300,8 @@ int rv_sensor_poll(rv_sensor *s, rv_sensor_sample *out) {
   if (rv_ring_read(&s->ring, rec, REC_LEN) == 0) {
     return RV_EEMPTY;
   }
-  int err = (int8_t)rec[REC_ERR];
+  /* Undo the ISR's (uint8_t)(int8_t) store: 0..255 back to -128..127. */
+  int err = rec[REC_ERR] >= 0x80u ? (int)rec[REC_ERR] - 256 : (int)rec[REC_ERR];
   if (err != RV_OK) {
     return fail(s, err);
   }

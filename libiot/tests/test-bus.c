@@ -12,8 +12,8 @@
 #include <rivet/iot/bus.h>
 
 typedef struct fake {
-  int rc;             /* what transfer returns */
-  int recover_rc;     /* what recover returns */
+  int rc;         /* what transfer returns */
+  int recover_rc; /* what recover returns */
   uint16_t addr;
   uint8_t wr[32];
   size_t wr_len, rd_len;

@@ -137,10 +137,10 @@ static void test_normal_mode_and_fifo(void **state) {
   put(&f, RV_ENV1_REG_CONFIG, 1 | RV_ENV1_CONFIG_FIFO_EN); /* standby 10 ms */
   put(&f, RV_ENV1_REG_MODE, RV_ENV1_MODE_NORMAL);
   uint32_t period = rv_env1_meas_time_us(0, 0, 0) + 10000;
-  rv_mockbus_advance(&f.mb, 3 * period);
+  rv_mockbus_advance(&f.mb, 3 * (uint64_t)period);
   assert_int_equal(f.m.conversions, 3);
   assert_int_equal(get(&f, RV_ENV1_REG_FIFO_COUNT), 3);
-  rv_mockbus_advance(&f.mb, 3 * period); /* 6 conversions: 2 dropped */
+  rv_mockbus_advance(&f.mb, 3 * (uint64_t)period); /* 6 conversions: 2 dropped */
   assert_int_equal(f.m.conversions, 6);
   assert_int_equal(get(&f, RV_ENV1_REG_FIFO_COUNT), RV_ENV1_FIFO_DEPTH);
   assert_true(get(&f, RV_ENV1_REG_STATUS) & RV_ENV1_STATUS_FIFO_OVF);
@@ -163,7 +163,7 @@ static void test_normal_mode_and_fifo(void **state) {
   /* Power: the chip was converting 3.5 ms of each 13.5 ms period. */
   assert_int_equal(f.m.active_us, 6u * rv_env1_meas_time_us(0, 0, 0));
   put(&f, RV_ENV1_REG_MODE, RV_ENV1_MODE_SLEEP);
-  rv_mockbus_advance(&f.mb, 10 * period);
+  rv_mockbus_advance(&f.mb, 10 * (uint64_t)period);
   assert_int_equal(f.m.conversions, 6);
 }
 

@@ -104,8 +104,7 @@ static void check(const rv_env1_calib *c, const rv_env1_raw *r, uint64_t seed) {
       worst[i] = e;
     }
     if (e > bound[i]) {
-      fprintf(stderr,
-              "seed %#llx: channel %d adc_t %u adc_p %u adc_h %u: got %.0f want %.4f\n",
+      fprintf(stderr, "seed %#llx: channel %d adc_t %u adc_p %u adc_h %u: got %.0f want %.4f\n",
               (unsigned long long)seed, i, (unsigned)r->adc_t, (unsigned)r->adc_p,
               (unsigned)r->adc_h, got[i], ref[i]);
       fail();
@@ -157,7 +156,10 @@ static void test_compensation_property(void **state) {
   for (int ci = 0; ci < 6; ci++) {
     for (uint32_t t = 0; t < (1u << 20); t++) {
       uint32_t k = rng();
-      rv_env1_raw r = {t, (k & 3) == 0 ? 0 : (k & 3) == 1 ? 0xFFFFF : (k >> 12),
+      rv_env1_raw r = {t,
+                       (k & 3) == 0   ? 0
+                       : (k & 3) == 1 ? 0xFFFFF
+                                      : (k >> 12),
                        (uint16_t)((k & 4) ? 0xFFFF : (k >> 16))};
       check(&cals[ci], &r, SEED);
     }

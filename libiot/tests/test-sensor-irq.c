@@ -24,8 +24,8 @@
 
 #define A RV_ENV1_I2C_ADDR
 #define SEED 20261123u
-#define MAX_ISR 3000u          /* bounded count ... */
-#define MAX_SECONDS 4.0        /* ... and bounded time */
+#define MAX_ISR 3000u   /* bounded count ... */
+#define MAX_SECONDS 4.0 /* ... and bounded time */
 
 typedef struct world {
   rv_mockbus mb;
@@ -140,8 +140,8 @@ static void test_async_drdy(void **state) {
       }
     }
     if (k == next_k + 64) {
-      fprintf(stderr, "seed %u: sample %u (seq %u) matches no conversion after %u\n", SEED,
-              samples, smp.seq, next_k);
+      fprintf(stderr, "seed %u: sample %u (seq %u) matches no conversion after %u\n", SEED, samples,
+              smp.seq, next_k);
       fail();
     }
     next_k = k + 1;

@@ -24,10 +24,10 @@ typedef struct fx {
   uint8_t ring[256];
 } fx;
 
-static const rv_sensor_config forced = {.osr_t = 1, .osr_p = 2, .osr_h = 0,
-                                        .mode = RV_SENSOR_FORCED};
-static const rv_sensor_config forced_irq = {.osr_t = 0, .osr_p = 0, .osr_h = 0,
-                                            .mode = RV_SENSOR_FORCED, .drdy_irq = true};
+static const rv_sensor_config forced = {
+    .osr_t = 1, .osr_p = 2, .osr_h = 0, .mode = RV_SENSOR_FORCED};
+static const rv_sensor_config forced_irq = {
+    .osr_t = 0, .osr_p = 0, .osr_h = 0, .mode = RV_SENSOR_FORCED, .drdy_irq = true};
 static const rv_sensor_config normal_fifo = {.standby = 1, .mode = RV_SENSOR_NORMAL, .fifo = true};
 
 static void setup(fx *f, rv_bus_kind kind) {
@@ -107,9 +107,8 @@ static void test_init_script(void **state) {
   static const uint8_t cfg[] = {RV_ENV1_REG_CONFIG, 0x00, 0x11, 0x00, 0x00};
   static const uint8_t cfgr[] = {RV_ENV1_REG_CONFIG};
   const rv_mockbus_txn script[] = {
-      {A, id, 1, NULL, 1},   {A, clr, 2, NULL, 0},  {A, rst, 2, NULL, 0},
-      {A, st, 1, NULL, 1},   {A, cal, 1, NULL, 23}, {A, cfg, 5, NULL, 0},
-      {A, cfgr, 1, NULL, 5},
+      {A, id, 1, NULL, 1},   {A, clr, 2, NULL, 0}, {A, rst, 2, NULL, 0},  {A, st, 1, NULL, 1},
+      {A, cal, 1, NULL, 23}, {A, cfg, 5, NULL, 0}, {A, cfgr, 1, NULL, 5},
   };
   rv_mockbus_expect(&f.mb, script, sizeof script / sizeof script[0]);
   assert_int_equal(rv_sensor_init(&f.s, &f.bus, A, &forced, NULL, 0), RV_OK);
@@ -225,9 +224,9 @@ static void sweep(int pre_init, op_fn op, unsigned ntxn, unsigned max_bytes) {
     run_with_fault(pre_init, op, i, RV_MOCKBUS_TIMEOUT, 0, 0, &errors);
     run_with_fault(pre_init, op, i, RV_MOCKBUS_STUCK, 0, 0, &errors);
     runs += 3;
-    for (uint16_t b = 0; b < max_bytes; b++) {
+    for (unsigned b = 0; b < max_bytes; b++) {
       for (size_t k = 0; k < sizeof masks; k++) {
-        run_with_fault(pre_init, op, i, RV_MOCKBUS_CORRUPT, b, masks[k], &errors);
+        run_with_fault(pre_init, op, i, RV_MOCKBUS_CORRUPT, (uint16_t)b, masks[k], &errors);
         runs++;
       }
     }
@@ -439,7 +438,7 @@ static void test_fifo(void **state) {
   assert_int_equal(rv_sensor_fifo_read(&f.s, out, 8, &n), RV_OK);
   assert_int_equal(n, 1);
   /* Corrupted count (4 -> 12) and corrupted frame. */
-  rv_mockbus_advance(&f.mb, 4 * period);
+  rv_mockbus_advance(&f.mb, 4 * (uint64_t)period);
   rv_mockbus_fault(&f.mb, f.mb.txn_count, RV_MOCKBUS_CORRUPT, 1, 0x08);
   assert_int_equal(rv_sensor_fifo_read(&f.s, out, 8, &n), RV_EVERIFY);
   rv_mockbus_fault(&f.mb, f.mb.txn_count + 1, RV_MOCKBUS_CORRUPT, 12, 0x40);

@@ -201,7 +201,7 @@ int main(void) {
 
   int got = 0, errors = 0;
   for (int i = 0; i < N_SAMPLES && errors < 8; i++) {
-    if ((rc = rv_sensor_trigger(&sensor)) != RV_OK) {
+    if (rv_sensor_trigger(&sensor) != RV_OK) {
       errors++;
       continue;
     }

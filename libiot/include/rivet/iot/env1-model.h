@@ -35,25 +35,25 @@ typedef struct rv_env1_model rv_env1_model;
 /** \brief The model. Caller-allocated; fields are private except those
  *         marked readable or public. */
 struct rv_env1_model {
-  rv_mockdev dev;          /**< private: the register map on the bus */
-  rv_env1_calib cal;       /**< readable: calibration burned into the chip */
-  rv_env1_raw next;        /**< public: what the next conversion measures */
+  rv_mockdev dev;    /**< private: the register map on the bus */
+  rv_env1_calib cal; /**< readable: calibration burned into the chip */
+  rv_env1_raw next;  /**< public: what the next conversion measures */
   /** public: called at the end of each conversion, before its values are
    *  latched, so a test can vary `next` (may be NULL). */
   void (*on_convert)(rv_env1_model *m, void *user);
-  void *user;              /**< public: for `on_convert` */
-  uint64_t now_us;         /**< private: last time seen */
-  uint64_t meas_end_us;    /**< private: when the running conversion ends */
-  uint64_t next_start_us;  /**< private: normal mode: next conversion start */
-  uint32_t meas_us;        /**< private: duration of the running conversion */
-  bool measuring;          /**< private */
+  void *user;             /**< public: for `on_convert` */
+  uint64_t now_us;        /**< private: last time seen */
+  uint64_t meas_end_us;   /**< private: when the running conversion ends */
+  uint64_t next_start_us; /**< private: normal mode: next conversion start */
+  uint32_t meas_us;       /**< private: duration of the running conversion */
+  bool measuring;         /**< private */
   uint8_t fifo[RV_ENV1_FIFO_DEPTH * RV_ENV1_FRAME_LEN]; /**< private */
-  uint8_t fifo_frames;     /**< private: whole frames stored */
-  uint8_t fifo_head;       /**< private: index of the oldest frame */
-  uint8_t fifo_off;        /**< private: bytes of the oldest frame read */
-  uint32_t conversions;    /**< readable: conversions completed */
-  uint32_t resets;         /**< readable: soft resets */
-  uint64_t active_us;      /**< readable: time spent converting (power) */
+  uint8_t fifo_frames;                                  /**< private: whole frames stored */
+  uint8_t fifo_head;                                    /**< private: index of the oldest frame */
+  uint8_t fifo_off;     /**< private: bytes of the oldest frame read */
+  uint32_t conversions; /**< readable: conversions completed */
+  uint32_t resets;      /**< readable: soft resets */
+  uint64_t active_us;   /**< readable: time spent converting (power) */
 };
 
 /**

@@ -163,8 +163,7 @@ RV_API void rv_env1_frame_encode(const rv_env1_raw *raw, uint8_t f[RV_ENV1_FRAME
  * \return 0, or #RV_ERANGE if an ADC value has more bits than its field.
  * \since 0.1.0
  */
-RV_API int rv_env1_compensate(const rv_env1_calib *cal, const rv_env1_raw *raw,
-                              rv_env1_value *out);
+RV_API int rv_env1_compensate(const rv_env1_calib *cal, const rv_env1_raw *raw, rv_env1_value *out);
 
 /**
  * \brief Duration of one conversion (datasheet §4.2):

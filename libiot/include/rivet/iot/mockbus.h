@@ -69,12 +69,12 @@ typedef struct rv_mockdev rv_mockdev;
 /** \brief A register-map device. Caller-allocated; set up with
  *         rv_mockdev_init(). Fields marked public may be set by the model. */
 struct rv_mockdev {
-  uint16_t addr;        /**< private: bus address (I2C) or chip select (SPI) */
-  uint8_t ptr;          /**< private: register pointer */
-  uint8_t regs[256];    /**< public: register contents */
-  uint8_t wmask[256];   /**< private: bits a plain write sets */
-  uint8_t w1c[256];     /**< private: bits a write of 1 clears */
-  uint8_t noinc[32];    /**< private: bitmap of registers that keep the pointer */
+  uint16_t addr;      /**< private: bus address (I2C) or chip select (SPI) */
+  uint8_t ptr;        /**< private: register pointer */
+  uint8_t regs[256];  /**< public: register contents */
+  uint8_t wmask[256]; /**< private: bits a plain write sets */
+  uint8_t w1c[256];   /**< private: bits a write of 1 clears */
+  uint8_t noinc[32];  /**< private: bitmap of registers that keep the pointer */
   /** public: compute the byte read from \p reg (NULL: `regs[reg]`). */
   uint8_t (*read_hook)(rv_mockdev *dev, uint8_t reg);
   /** public: called after a write of \p val to \p reg was applied. */
@@ -113,21 +113,21 @@ typedef struct rv_mockbus_fault_slot {
 /** \brief The mock bus. Caller-allocated; fields are private except those
  *         marked readable. */
 typedef struct rv_mockbus {
-  rv_mockdev *devs;       /**< private: attached devices */
-  rv_bus_kind kind;       /**< private: I2C or SPI */
-  uint64_t now_us;        /**< readable: the simulated clock */
-  uint32_t us_per_byte;   /**< public: transfer time per byte */
-  uint32_t txn_count;     /**< readable: transactions seen so far */
-  uint32_t recoveries;    /**< readable: successful recover calls */
-  uint32_t last_timeout;  /**< readable: budget given to the last transfer */
-  bool stuck;             /**< readable: the bus is stuck */
-  uint8_t nfaults;        /**< private */
+  rv_mockdev *devs;      /**< private: attached devices */
+  rv_bus_kind kind;      /**< private: I2C or SPI */
+  uint64_t now_us;       /**< readable: the simulated clock */
+  uint32_t us_per_byte;  /**< public: transfer time per byte */
+  uint32_t txn_count;    /**< readable: transactions seen so far */
+  uint32_t recoveries;   /**< readable: successful recover calls */
+  uint32_t last_timeout; /**< readable: budget given to the last transfer */
+  bool stuck;            /**< readable: the bus is stuck */
+  uint8_t nfaults;       /**< private */
   rv_mockbus_fault_slot faults[RV_MOCKBUS_MAX_FAULTS]; /**< private */
-  const rv_mockbus_txn *script; /**< private */
-  size_t script_len;            /**< private */
-  size_t script_pos;            /**< private */
-  size_t script_bad;            /**< private: step of the first mismatch */
-  bool script_failed;           /**< private */
+  const rv_mockbus_txn *script;                        /**< private */
+  size_t script_len;                                   /**< private */
+  size_t script_pos;                                   /**< private */
+  size_t script_bad;                                   /**< private: step of the first mismatch */
+  bool script_failed;                                  /**< private */
 } rv_mockbus;
 
 /**
@@ -143,8 +143,7 @@ RV_API void rv_mockdev_init(rv_mockdev *dev, uint16_t addr);
  *        change (\p wmask) or clear when written with 1 (\p w1c).
  * \since 0.1.0
  */
-RV_API void rv_mockdev_reg(rv_mockdev *dev, uint8_t reg, uint8_t value, uint8_t wmask,
-                           uint8_t w1c);
+RV_API void rv_mockdev_reg(rv_mockdev *dev, uint8_t reg, uint8_t value, uint8_t wmask, uint8_t w1c);
 
 /**
  * \brief Make \p reg a port: the register pointer does not advance past it.

@@ -16,13 +16,12 @@
  * **Reading, interrupt-driven.** Enable `drdy_irq`. The board's handler for
  * the data-ready line calls rv_sensor_isr(): it reads the 9-byte data frame
  * in one transaction straight into the SPSC ring's free space (no copy)
- * and publishes it, unchecked and uncompensated. The main loop calls rv_sensor_poll() to take each sample, check its
- * CRC and compensate it. In forced mode the main loop starts each conversion
- * with rv_sensor_trigger() (interrupt masked while it does: the bus is
- * shared); in normal mode the chip converts by itself. The ISR does no
- * compensation and no CRC, so its work is one bus read plus a few stores
- * (docs/benchmarks.md, "libiot", has the measured count). The ring is used
- * through its byte API with fixed 16-byte records.
+ * and publishes it, unchecked and uncompensated. The main loop calls rv_sensor_poll() to take each
+ * sample, check its CRC and compensate it. In forced mode the main loop starts each conversion with
+ * rv_sensor_trigger() (interrupt masked while it does: the bus is shared); in normal mode the chip
+ * converts by itself. The ISR does no compensation and no CRC, so its work is one bus read plus a
+ * few stores (docs/benchmarks.md, "libiot", has the measured count). The ring is used through its
+ * byte API with fixed 16-byte records.
  *
  * **Errors and recovery.** Every bus error is returned to the caller. A
  * stuck bus (#RV_EBUSY) is recovered through the port's `recover` before
@@ -111,21 +110,21 @@ typedef struct rv_sensor_stats {
 
 /** \brief Driver state. Caller-allocated; every field is private. */
 typedef struct rv_sensor {
-  rv_bus bus;                /**< private */
-  rv_sensor_config cfg;      /**< private */
-  rv_env1_calib cal;         /**< private */
-  rv_env1_value last;        /**< private: last fetched values */
-  rv_ring ring;              /**< private: ISR to main loop */
-  uint16_t addr;             /**< private */
-  bool ready;                /**< private: initialised once */
-  bool have_last;            /**< private */
-  bool need_init;            /**< private: re-initialise before the next use */
-  bool need_recover;         /**< private: recover the bus before the next use */
-  bool has_ring;             /**< private */
-  uint8_t fails;             /**< private: consecutive failures */
-  uint32_t reinits;          /**< private */
-  uint32_t bus_errors;       /**< private */
-  uint32_t isr_seq;          /**< private: written by the ISR only */
+  rv_bus bus;                    /**< private */
+  rv_sensor_config cfg;          /**< private */
+  rv_env1_calib cal;             /**< private */
+  rv_env1_value last;            /**< private: last fetched values */
+  rv_ring ring;                  /**< private: ISR to main loop */
+  uint16_t addr;                 /**< private */
+  bool ready;                    /**< private: initialised once */
+  bool have_last;                /**< private */
+  bool need_init;                /**< private: re-initialise before the next use */
+  bool need_recover;             /**< private: recover the bus before the next use */
+  bool has_ring;                 /**< private */
+  uint8_t fails;                 /**< private: consecutive failures */
+  uint32_t reinits;              /**< private */
+  uint32_t bus_errors;           /**< private */
+  uint32_t isr_seq;              /**< private: written by the ISR only */
   _Atomic(uint32_t) isr_runs;    /**< private: written by the ISR only */
   _Atomic(uint32_t) isr_errors;  /**< private: written by the ISR only */
   _Atomic(uint32_t) isr_dropped; /**< private: written by the ISR only */
