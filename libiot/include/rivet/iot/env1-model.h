@@ -30,6 +30,7 @@ extern "C" {
 /** \defgroup iot_env1_model env1-model: RV-ENV1 device model
  *  \{ */
 
+/** \brief The RV-ENV1 model (see struct rv_env1_model). */
 typedef struct rv_env1_model rv_env1_model;
 
 /** \brief The model. Caller-allocated; fields are private except those

@@ -64,6 +64,7 @@ extern "C" {
 /** \brief Default simulated transfer time per byte (400 kHz I2C: 9 clocks). */
 #define RV_MOCKBUS_US_PER_BYTE 23u
 
+/** \brief A register-map device (see struct rv_mockdev). */
 typedef struct rv_mockdev rv_mockdev;
 
 /** \brief A register-map device. Caller-allocated; set up with
