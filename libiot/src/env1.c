@@ -1,6 +1,4 @@
 /* env1: RV-ENV1 data formats and integer compensation (datasheet §5, §6). */
-#include <string.h>
-
 #include <rivet/core/err.h>
 #include <rivet/iot/env1.h>
 
@@ -17,14 +15,15 @@ uint8_t rv_env1_crc8(const uint8_t *p, size_t n) {
 
 static uint16_t get_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 
-/* int16_t is two's complement by definition (C11 7.20.1.1), so copying the
- * bits of the uint16_t is the reinterpretation, with no
- * implementation-defined conversion. */
+/* A union pun reinterprets the bits (C11 6.5.2.3p3, note 95), and int16_t
+ * is two's complement by definition (7.20.1.1): no implementation-defined
+ * conversion. It compiles to one sign extension. */
 static int16_t get_i16(const uint8_t *p) {
-  uint16_t u = get_u16(p);
-  int16_t v;
-  memcpy(&v, &u, sizeof v);
-  return v;
+  union {
+    uint16_t u;
+    int16_t s;
+  } v = {.u = get_u16(p)};
+  return v.s;
 }
 
 static void put_u16(uint8_t *p, uint16_t v) {

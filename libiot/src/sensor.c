@@ -5,7 +5,7 @@
 #include <rivet/iot/sensor.h>
 
 /* What the ISR queues, as bytes (the byte API of the ring): the frame
- * exactly as read, the bus error (a small negative number) and the ISR's
+ * exactly as read, the bus error (negated: 0 or 1..20) and the ISR's
  * sequence number, little-endian. 16 bytes, a power of two: records never
  * wrap around the end of the ring's storage (a power of two as well), so
  * the ISR can read the frame straight into the ring, with no copy. */
@@ -275,7 +275,7 @@ int rv_sensor_isr(rv_sensor *s) {
   uint8_t *rec = span;
   int rc = rd(s, RV_ENV1_REG_DATA, rec + REC_FRAME, RV_ENV1_FRAME_LEN);
   uint32_t seq = s->isr_seq++;
-  rec[REC_ERR] = (uint8_t)(int8_t)rc; /* RV_E* codes fit in int8_t */
+  rec[REC_ERR] = (uint8_t)-rc; /* 0, or an RV_E* code negated: 1..20 */
   rec[REC_SEQ] = (uint8_t)seq;
   rec[REC_SEQ + 1] = (uint8_t)(seq >> 8);
   rec[REC_SEQ + 2] = (uint8_t)(seq >> 16);
@@ -300,8 +300,7 @@ int rv_sensor_poll(rv_sensor *s, rv_sensor_sample *out) {
   if (rv_ring_read(&s->ring, rec, REC_LEN) == 0) {
     return RV_EEMPTY;
   }
-  /* Undo the ISR's (uint8_t)(int8_t) store: 0..255 back to -128..127. */
-  int err = rec[REC_ERR] >= 0x80u ? (int)rec[REC_ERR] - 256 : (int)rec[REC_ERR];
+  int err = -(int)rec[REC_ERR]; /* stored negated (see the ISR) */
   if (err != RV_OK) {
     return fail(s, err);
   }
