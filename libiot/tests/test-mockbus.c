@@ -27,6 +27,8 @@ static void setup_dev(fixture *f, rv_bus_kind kind) {
   rv_mockdev_reg(&f->dev, 0xFF, 0x77, 0xFF, 0);
   assert_int_equal(rv_mockbus_attach(&f->mb, &f->dev), RV_OK);
   assert_int_equal(rv_mockbus_bus(&f->mb, 100000, &f->bus), RV_OK);
+  rv_bus unused;
+  assert_int_equal(rv_mockbus_bus(&f->mb, 0, &unused), RV_EINVAL); /* no budget */
 }
 
 static void test_registers(void **state) {

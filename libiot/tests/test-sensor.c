@@ -398,6 +398,15 @@ static void test_interrupt_path(void **state) {
     assert_int_equal(rv_sensor_poll(&f.s, &smp), RV_OK);
   }
   assert_int_equal(rv_sensor_poll(&f.s, &smp), RV_EEMPTY);
+  /* A failed trigger, and a failed explicit recovery, are reported; the
+   * next call recovers. */
+  rv_mockbus_fault(&f.mb, f.mb.txn_count, RV_MOCKBUS_NACK, 0, 0);
+  assert_int_equal(rv_sensor_trigger(&f.s), RV_EIO);
+  rv_mockbus_fault(&f.mb, f.mb.txn_count + 2, RV_MOCKBUS_TIMEOUT, 0, 0);
+  assert_int_equal(rv_sensor_recover(&f.s), RV_ETIMEDOUT);
+  assert_int_equal(rv_sensor_trigger(&f.s), RV_OK);
+  assert_int_equal(wait_irq_and_isr(&f), RV_OK);
+  assert_int_equal(rv_sensor_poll(&f.s, &smp), RV_OK);
   /* Wrong modes. */
   setup(&f, RV_BUS_I2C);
   assert_int_equal(rv_sensor_init(&f.s, &f.bus, A, &forced, NULL, 0), RV_OK);
