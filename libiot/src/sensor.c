@@ -158,15 +158,26 @@ static int prepare(rv_sensor *s) {
   return RV_OK;
 }
 
+/* Check and compensate one frame; a bad frame counts as a failure. */
+static int decode(rv_sensor *s, const uint8_t *f, rv_env1_value *v) {
+  rv_env1_raw raw;
+  int rc;
+  if ((rc = rv_env1_frame_decode(f, &raw)) != RV_OK ||
+      (rc = rv_env1_compensate(&s->cal, &raw, v)) != RV_OK) {
+    return fail(s, rc);
+  }
+  return RV_OK;
+}
+
 static int read_frame(rv_sensor *s) {
   uint8_t f[RV_ENV1_FRAME_LEN];
-  rv_env1_raw raw;
   rv_env1_value v;
   int rc;
-  if ((rc = rd(s, RV_ENV1_REG_DATA, f, sizeof f)) != RV_OK ||
-      (rc = rv_env1_frame_decode(f, &raw)) != RV_OK ||
-      (rc = rv_env1_compensate(&s->cal, &raw, &v)) != RV_OK) {
+  if ((rc = rd(s, RV_ENV1_REG_DATA, f, sizeof f)) != RV_OK) {
     return fail(s, rc);
+  }
+  if ((rc = decode(s, f, &v)) != RV_OK) {
+    return rc;
   }
   s->last = v;
   s->have_last = true;
@@ -257,39 +268,36 @@ static void bump(_Atomic(uint32_t) *c) {
 
 int rv_sensor_isr(rv_sensor *s) {
   void *span;
+  uint8_t scratch[RV_ENV1_FRAME_LEN];
   if (!s->has_ring) {
     return RV_ESTATE;
   }
   bump(&s->isr_runs);
-  if (rv_ring_write_span(&s->ring, &span) < REC_LEN) {
-    /* Full: still read the frame, which acknowledges DRDY (a level
-     * interrupt left pending would fire again at once), then drop it. */
-    uint8_t scratch[RV_ENV1_FRAME_LEN];
-    if (rd(s, RV_ENV1_REG_DATA, scratch, sizeof scratch) != RV_OK) {
-      bump(&s->isr_errors);
-    }
-    bump(&s->isr_dropped);
-    s->isr_seq++;
-    return RV_EFULL;
-  }
-  uint8_t *rec = span;
+  /* With the ring full the frame is still read, into scratch: that
+   * acknowledges DRDY (a level interrupt left pending would fire again at
+   * once); then it is dropped. */
+  bool room = rv_ring_write_span(&s->ring, &span) >= REC_LEN;
+  uint8_t *rec = room ? span : scratch;
   int rc = rd(s, RV_ENV1_REG_DATA, rec + REC_FRAME, RV_ENV1_FRAME_LEN);
   uint32_t seq = s->isr_seq++;
+  if (rc != RV_OK) {
+    bump(&s->isr_errors);
+  }
+  if (!room) {
+    bump(&s->isr_dropped);
+    return RV_EFULL;
+  }
   rec[REC_ERR] = (uint8_t)-rc; /* 0, or an RV_E* code negated: 1..20 */
   rec[REC_SEQ] = (uint8_t)seq;
   rec[REC_SEQ + 1] = (uint8_t)(seq >> 8);
   rec[REC_SEQ + 2] = (uint8_t)(seq >> 16);
   rec[REC_SEQ + 3] = (uint8_t)(seq >> 24);
-  if (rc != RV_OK) {
-    bump(&s->isr_errors);
-  }
   (void)rv_ring_write_commit(&s->ring, REC_LEN); /* within the span: cannot fail */
   return rc;
 }
 
 int rv_sensor_poll(rv_sensor *s, rv_sensor_sample *out) {
   uint8_t rec[REC_LEN];
-  rv_env1_raw raw;
   rv_env1_value v;
   int rc;
   if (!s->has_ring) {
@@ -304,9 +312,8 @@ int rv_sensor_poll(rv_sensor *s, rv_sensor_sample *out) {
   if (err != RV_OK) {
     return fail(s, err);
   }
-  if ((rc = rv_env1_frame_decode(rec + REC_FRAME, &raw)) != RV_OK ||
-      (rc = rv_env1_compensate(&s->cal, &raw, &v)) != RV_OK) {
-    return fail(s, rc);
+  if ((rc = decode(s, rec + REC_FRAME, &v)) != RV_OK) {
+    return rc;
   }
   s->fails = 0;
   out->temp = v.temp;
@@ -345,11 +352,9 @@ int rv_sensor_fifo_read(rv_sensor *s, rv_sensor_sample *out, size_t max, size_t 
     return fail(s, rc);
   }
   for (size_t i = 0; i < k; i++) {
-    rv_env1_raw raw;
     rv_env1_value v;
-    if ((rc = rv_env1_frame_decode(buf + i * RV_ENV1_FRAME_LEN, &raw)) != RV_OK ||
-        (rc = rv_env1_compensate(&s->cal, &raw, &v)) != RV_OK) {
-      return fail(s, rc);
+    if ((rc = decode(s, buf + i * RV_ENV1_FRAME_LEN, &v)) != RV_OK) {
+      return rc;
     }
     out[i].temp = v.temp;
     out[i].pres = v.pres;
