@@ -53,3 +53,10 @@ echo "-- what bob saw:"; timeout 2 cat <&4 || true
 exec 3<&- 4<&-
 kill -TERM "$chat_pid"; wait "$chat_pid" || true
 rm -f "$chat_log"
+say "sensor-fw: RV-ENV1 driver on a Cortex-M3 under QEMU (examples/sensor-fw)"
+if command -v arm-none-eabi-gcc >/dev/null && command -v qemu-system-arm >/dev/null; then
+  python3 examples/sensor-fw/run-fw.py --src examples/sensor-fw \
+    --build "$build/examples/sensor-fw/build-arm" --demo
+else
+  echo "(skipped: needs gcc-arm-none-eabi and qemu-system-arm; make deps installs them)"
+fi

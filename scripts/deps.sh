@@ -21,6 +21,8 @@ packages=(
   chromium
   # docs and lint
   doxygen clang-format clang-tidy cppcheck
+  # libiot firmware (examples/sensor-fw): Cortex-M cross toolchain and QEMU
+  gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 )
 
 missing=()
