@@ -9,4 +9,7 @@
 
 #include <rivet/core.h>
 #include <rivet/net/frame.h>
+#include <rivet/net/loop.h>
+#include <rivet/net/prefork.h>
+#include <rivet/net/server.h>
 #include <rivet/net/version.h>
