@@ -154,8 +154,8 @@ static int hello(client *cl) {
     return 3;
   }
   if (rv_frame_msg_get_u64(&m, 1, &v) != 0 || v < cl->min || v > cl->proto->version) {
-    printf("error: the server chose version %llu, outside %u..%u\n", (unsigned long long)v,
-           cl->min, cl->proto->version);
+    printf("error: the server chose version %llu, outside %u..%u\n", (unsigned long long)v, cl->min,
+           cl->proto->version);
     return 1;
   }
   cl->version = (uint8_t)v;
@@ -256,8 +256,7 @@ static int command(client *cl, int argc, char **argv) {
       return 0;
     }
     if (kv_schema_for(cl->proto, KV_T_SCAN, cl->version) == NULL && !cl->force) {
-      printf("error: scan: not supported by this server (protocol v%u negotiated)\n",
-             cl->version);
+      printf("error: scan: not supported by this server (protocol v%u negotiated)\n", cl->version);
       return 0;
     }
     rv_frame_begin(&w, cl->version, KV_T_SCAN, 0);
@@ -318,11 +317,13 @@ static void usage(const char *argv0) {
 }
 
 int main(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"protocol", required_argument, NULL, 'P'}, {"min", required_argument, NULL, 'm'},
-      {"host", required_argument, NULL, 'h'},     {"port", required_argument, NULL, 'p'},
-      {"force", no_argument, NULL, 'f'},          {"hex", no_argument, NULL, 'x'},
-      {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {{"protocol", required_argument, NULL, 'P'},
+                                       {"min", required_argument, NULL, 'm'},
+                                       {"host", required_argument, NULL, 'h'},
+                                       {"port", required_argument, NULL, 'p'},
+                                       {"force", no_argument, NULL, 'f'},
+                                       {"hex", no_argument, NULL, 'x'},
+                                       {NULL, 0, NULL, 0}};
   static client cl; /* ~33 KiB of buffers: not on the stack */
   const char *host = "127.0.0.1";
   uint16_t port = 7171;

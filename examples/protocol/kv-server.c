@@ -264,7 +264,7 @@ static void do_scan(rv_conn *c, const session *s, const rv_frame_msg *m) {
     limit = SCAN_MAX;
   }
   size_t n = 0;
-  entry **hits = calloc(rv_map_len(g_store) + 1, sizeof *hits); /* calloc checks the product */
+  entry **hits = calloc(rv_map_len(g_store) + 1, sizeof(entry *)); /* calloc checks the product */
   if (hits == NULL) {
     reply_status(c, s, KV_FULL, "out of memory");
     return;
@@ -281,7 +281,7 @@ static void do_scan(rv_conn *c, const session *s, const rv_frame_msg *m) {
       hits[n++] = e;
     }
   }
-  qsort(hits, n, sizeof *hits, by_key);
+  qsort(hits, n, sizeof(entry *), by_key);
   rv_frame_writer w;
   rv_frame_writer_init(&w, g_out, sizeof g_out);
   rv_frame_begin(&w, s->version, KV_T_RESPONSE, 0);
@@ -338,8 +338,8 @@ static void negotiate(rv_conn *c, session *s, const rv_frame *f) {
   rv_slice node = {NULL, 0};
   (void)rv_frame_msg_get_bytes(&m, 3, &node);
   logf_(s, "HELLO from '%.*s' speaking %llu..%llu: protocol v%u", (int)node.len,
-        node.len > 0 ? (const char *)node.ptr : "", (unsigned long long)lo,
-        (unsigned long long)hi, chosen);
+        node.len > 0 ? (const char *)node.ptr : "", (unsigned long long)lo, (unsigned long long)hi,
+        chosen);
   s->version = chosen;
   /* From now on every frame must carry the chosen version (section 6: a
    * peer must not change version); the decoder holds no bytes here (it
@@ -475,12 +475,10 @@ static void usage(const char *argv0) {
 }
 
 int main(int argc, char **argv) {
-  static const struct option opts[] = {{"protocol", required_argument, NULL, 'P'},
-                                       {"host", required_argument, NULL, 'h'},
-                                       {"port", required_argument, NULL, 'p'},
-                                       {"max-entries", required_argument, NULL, 'n'},
-                                       {"quiet", no_argument, NULL, 'q'},
-                                       {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {
+      {"protocol", required_argument, NULL, 'P'}, {"host", required_argument, NULL, 'h'},
+      {"port", required_argument, NULL, 'p'},     {"max-entries", required_argument, NULL, 'n'},
+      {"quiet", no_argument, NULL, 'q'},          {NULL, 0, NULL, 0}};
   rv_server_config cfg;
   rv_server_config_default(&cfg);
   cfg.port = 7171;

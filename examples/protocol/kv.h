@@ -53,10 +53,10 @@ enum kv_status {
 
 /* One version of the protocol. */
 typedef struct kv_proto {
-  uint8_t version;                             /* the highest frame version it speaks */
-  const rv_frame_schema *record;               /* the Record message (PUT payload) */
-  const rv_frame_schema *types[KV_T_MAX + 1];  /* schema per message type, NULL = unknown */
-  uint8_t since[KV_T_MAX + 1];                 /* frame version that introduced the type */
+  uint8_t version;                            /* the highest frame version it speaks */
+  const rv_frame_schema *record;              /* the Record message (PUT payload) */
+  const rv_frame_schema *types[KV_T_MAX + 1]; /* schema per message type, NULL = unknown */
+  uint8_t since[KV_T_MAX + 1];                /* frame version that introduced the type */
 } kv_proto;
 
 extern const kv_proto kv_proto_v1; /* schema-v1.c */

@@ -47,9 +47,6 @@ const kv_proto kv_proto_v2 = {
               [KV_T_DELETE] = &del,
               [KV_T_RESPONSE] = &response,
               [KV_T_SCAN] = &scan},
-    .since = {[KV_T_GET] = 1,
-              [KV_T_PUT] = 1,
-              [KV_T_DELETE] = 1,
-              [KV_T_RESPONSE] = 1,
-              [KV_T_SCAN] = 2},
+    .since =
+        {[KV_T_GET] = 1, [KV_T_PUT] = 1, [KV_T_DELETE] = 1, [KV_T_RESPONSE] = 1, [KV_T_SCAN] = 2},
 };
