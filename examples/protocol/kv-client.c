@@ -51,12 +51,15 @@ static void print_hex(const char *prefix, rv_slice b) {
   putchar('\n');
 }
 
+/* Close the frame in \p w and send it: 0, 1 if it could not be encoded
+ * (nothing sent, the connection is fine), or a negative code if sending
+ * failed. */
 static int send_frame(client *cl, rv_frame_writer *w) {
   rv_slice f;
   int rc = rv_frame_end(w, &f);
   if (rc != 0) {
     printf("error: cannot encode the request: %s\n", rv_strerror(rc));
-    return rc;
+    return 1;
   }
   if (cl->hex) {
     print_hex("> ", f);
@@ -282,6 +285,9 @@ static int command(client *cl, int argc, char **argv) {
     return 0;
   }
   int rc = send_frame(cl, &w);
+  if (rc == 1) {
+    return 0; /* not sent: no answer to wait for */
+  }
   return rc != 0 ? rc : response(cl);
 }
 

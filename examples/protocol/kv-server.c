@@ -78,23 +78,32 @@ static uint64_t now_ms(void) {
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void send_frame(rv_conn *c, rv_frame_writer *w) {
-  rv_slice f;
-  if (rv_frame_end(w, &f) == 0) {
-    (void)rv_conn_write(c, f.ptr, f.len);
-  }
-}
-
 /* A RESPONSE carrying only a status (and an error text). */
 static void reply_status(rv_conn *c, const session *s, uint64_t status, const char *error) {
   rv_frame_writer w;
+  rv_slice f;
   rv_frame_writer_init(&w, g_out, sizeof g_out);
   rv_frame_begin(&w, s->version, KV_T_RESPONSE, 0);
   rv_frame_put_uint(&w, KV_F_RESP_STATUS, status);
   if (error != NULL) {
     rv_frame_put_bytes(&w, KV_F_RESP_ERROR, error, strlen(error));
   }
-  send_frame(c, &w);
+  if (rv_frame_end(&w, &f) == 0) { /* a status and a short text always fit */
+    (void)rv_conn_write(c, f.ptr, f.len);
+  }
+}
+
+/* Send the frame in \p w. Records are capped (KV_MAX_RECORD) so that every
+ * answer fits; should one not, the client still gets exactly one answer. */
+static void send_frame(rv_conn *c, const session *s, rv_frame_writer *w) {
+  rv_slice f;
+  int rc = rv_frame_end(w, &f);
+  if (rc != 0) {
+    logf_(s, "cannot encode the response: %s", rv_strerror(rc));
+    reply_status(c, s, KV_FULL, "response too large");
+    return;
+  }
+  (void)rv_conn_write(c, f.ptr, f.len);
 }
 
 /* Write \p e as a nested Record: known fields in number order, then the
@@ -152,10 +161,10 @@ static void do_get(rv_conn *c, const session *s, const rv_frame_msg *m) {
   rv_frame_put_uint(&w, KV_F_RESP_STATUS, KV_OK);
   put_record(&w, KV_F_RESP_RECORD, e);
   (void)put_version(&w, e->version);
-  send_frame(c, &w);
+  send_frame(c, s, &w);
 }
 
-static void do_put(rv_conn *c, const session *s, const rv_frame_msg *m) {
+static void do_put(rv_conn *c, const session *s, const rv_frame_msg *m, rv_slice payload) {
   rv_slice key;
   rv_slice value = {NULL, 0};
   uint64_t ttl = 0;
@@ -167,6 +176,10 @@ static void do_put(rv_conn *c, const session *s, const rv_frame_msg *m) {
   (void)rv_frame_msg_get_u64(m, KV_F_REC_TTL, &ttl);
   if (key.len == 0 || key.len > KV_MAX_KEY) {
     reply_status(c, s, KV_MALFORMED, "key must be 1 to 256 bytes");
+    return;
+  }
+  if (payload.len > KV_MAX_RECORD) {
+    reply_status(c, s, KV_MALFORMED, "record over 16320 bytes");
     return;
   }
   size_t xlen = 0;
@@ -225,7 +238,7 @@ static void do_put(rv_conn *c, const session *s, const rv_frame_msg *m) {
   rv_frame_begin(&w, s->version, KV_T_RESPONSE, 0);
   rv_frame_put_uint(&w, KV_F_RESP_STATUS, KV_OK);
   (void)put_version(&w, e->version);
-  send_frame(c, &w);
+  send_frame(c, s, &w);
 }
 
 static void do_delete(rv_conn *c, const session *s, const rv_frame_msg *m) {
@@ -242,7 +255,7 @@ static void do_delete(rv_conn *c, const session *s, const rv_frame_msg *m) {
   rv_frame_begin(&w, s->version, KV_T_RESPONSE, 0);
   rv_frame_put_uint(&w, KV_F_RESP_STATUS, KV_OK);
   (void)put_version(&w, ++g_writes);
-  send_frame(c, &w);
+  send_frame(c, s, &w);
 }
 
 static int by_key(const void *a, const void *b) {
@@ -299,7 +312,7 @@ static void do_scan(rv_conn *c, const session *s, const rv_frame_msg *m) {
     put_record(&w, KV_F_RESP_ENTRY, hits[i]);
   }
   free(hits);
-  send_frame(c, &w);
+  send_frame(c, s, &w);
 }
 
 static void negotiate(rv_conn *c, session *s, const rv_frame *f) {
@@ -330,11 +343,11 @@ static void negotiate(rv_conn *c, session *s, const rv_frame *f) {
     rv_frame_put_uint(&w, 2, RV_FRAME_HELLO_UNSUPPORTED);
     rv_frame_put_uint(&w, 3, 1);
     rv_frame_put_uint(&w, 4, g_proto->version);
-    send_frame(c, &w);
+    send_frame(c, s, &w);
     goto close;
   }
   rv_frame_put_uint(&w, 1, chosen);
-  send_frame(c, &w);
+  send_frame(c, s, &w);
   rv_slice node = {NULL, 0};
   (void)rv_frame_msg_get_bytes(&m, 3, &node);
   logf_(s, "HELLO from '%.*s' speaking %llu..%llu: protocol v%u", (int)node.len,
@@ -388,7 +401,7 @@ static void request(rv_conn *c, session *s, const rv_frame *f) {
     do_get(c, s, &m);
     break;
   case KV_T_PUT:
-    do_put(c, s, &m);
+    do_put(c, s, &m, f->payload);
     break;
   case KV_T_DELETE:
     do_delete(c, s, &m);

@@ -48,6 +48,9 @@ enum kv_status {
 
 /* Largest payload either side accepts (the frame decoder's limit). */
 #define KV_MAX_PAYLOAD (16u * 1024u)
+/* Largest Record a PUT may carry: small enough that a RESPONSE holding it
+ * (status, nesting header, version: under 64 bytes more) fits a frame. */
+#define KV_MAX_RECORD (KV_MAX_PAYLOAD - 64u)
 /* Most values a decoded message can hold (RESPONSE of a SCAN is the largest). */
 #define KV_MAX_VALUES 256u
 

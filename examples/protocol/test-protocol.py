@@ -38,6 +38,14 @@ def session(version, port, commands, *extra):
     return out
 
 
+def one(version, port, *argv):
+    """Run kv-client with one command given as arguments; return its output lines."""
+    r = subprocess.run([CLIENT, "--protocol", str(version), "-p", str(port), *argv],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    assert r.returncode == 0, f"kv-client exited {r.returncode}: {r.stdout}"
+    return r.stdout.splitlines()
+
+
 def expect(lines, patterns):
     assert len(lines) == len(patterns), f"expected {len(patterns)} lines, got {lines}"
     for got, want in zip(lines, patterns):
@@ -143,6 +151,17 @@ def errors(p2):
     expect(out, ["connected: .*", 'MALFORMED error="Get: .* at byte 1"',
                  'MALFORMED error="Get: .* at byte 3"', 'MALFORMED error="Record: .*"',
                  r'OK record\{key="k2" value="y"\} version=2'])
+
+    # Size limits: the largest record that fits, one byte more, and a request
+    # the client cannot even encode (over the 16 KiB payload limit).
+    big = "b" * 16300  # PUT payload: 5 (key) + 3 (tag, length) + 16300 = 16308 bytes
+    expect(one(2, p2, "put", "big", big), ["connected: .*", r"OK version=\d+"])
+    expect(one(2, p2, "get", "big"), ["connected: .*",
+                                      r'OK record\{key="big" value="b{16300}"\} version=\d+'])
+    expect(one(1, p2, "put", "big", big + "b" * 13),
+           ["connected: .*", 'MALFORMED error="record over 16320 bytes"'])
+    expect(one(1, p2, "put", "big", "b" * 16384),
+           ["connected: .*", "error: cannot encode the request: .*"])
 
     # A client that stays connected across the garbage below.
     keep = subprocess.Popen([CLIENT, "--protocol", "2", "-p", str(p2)], stdin=subprocess.PIPE,
