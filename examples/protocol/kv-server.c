@@ -194,6 +194,12 @@ static void do_put(rv_conn *c, const session *s, const rv_frame_msg *m, rv_slice
     reply_status(c, s, KV_FULL, "store is full");
     return;
   }
+  /* Room for one more key first, so the insert below cannot fail once the
+   * old entry is gone. */
+  if (rv_map_reserve(g_store, rv_map_len(g_store) + 1) != 0) {
+    reply_status(c, s, KV_FULL, "out of memory");
+    return;
+  }
   /* key + value + unknown fields all lie in one payload of at most
    * KV_MAX_PAYLOAD bytes, so this sum cannot overflow. */
   entry *e = malloc(sizeof *e + key.len + value.len + xlen);
@@ -228,7 +234,7 @@ static void do_put(rv_conn *c, const session *s, const rv_frame_msg *m, rv_slice
     (void)rv_map_remove(g_store, key.ptr, key.len, &oldv);
     free(oldv);
   }
-  if (rv_map_insert(g_store, e->key, e->klen, e) != 0) {
+  if (rv_map_insert(g_store, e->key, e->klen, e) != 0) { /* reserved: cannot fail */
     free(e);
     reply_status(c, s, KV_FULL, "out of memory");
     return;
