@@ -55,3 +55,21 @@ echo "-- v2 client that needs v2, v1 server"
 "$kv/kv-client" --protocol 2 --min 2 -p "$v1port" get greeting || echo "(kv-client exited with $?)"
 for p in "${kv_pids[@]}"; do kill "$p"; wait "$p" || true; done
 kv_pids=()
+
+say "chat: a line-protocol chat server on the libnet server (examples/chat)"
+chat_log=$(mktemp)
+"$build/examples/chat/chat" -p 0 2>"$chat_log" &
+chat_pid=$!
+for _ in $(seq 50); do grep -q listening "$chat_log" && break; sleep 0.1; done
+chat_port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$chat_log" | head -1)
+exec 3<>"/dev/tcp/127.0.0.1/$chat_port" 4<>"/dev/tcp/127.0.0.1/$chat_port"
+printf 'NICK alice\nJOIN lobby\n' >&3; sleep 0.2
+printf 'NICK bob\nJOIN lobby\n' >&4; sleep 0.2
+printf 'MSG hi bob\n' >&3; sleep 0.2
+printf 'MSG hello alice\nQUIT\n' >&4; sleep 0.2
+printf 'QUIT\n' >&3; sleep 0.2
+echo "-- what alice saw:"; timeout 2 cat <&3 || true
+echo "-- what bob saw:"; timeout 2 cat <&4 || true
+exec 3<&- 4<&-
+kill -TERM "$chat_pid"; wait "$chat_pid" || true
+rm -f "$chat_log"

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <rivet/core/log.h>
 #include <rivet/net/server.h>
 
 #define NAME_MAX_LEN 31
@@ -50,6 +51,7 @@ struct room {
 };
 
 static room *g_rooms;
+static rv_log *g_log; /* JSON lines on stderr */
 static unsigned g_guest;
 
 static bool valid_name(const char *s, size_t n) {
@@ -113,6 +115,8 @@ static void set_pressured(room *r, bool more) {
   bool was = r->pressured > 0;
   r->pressured = more ? r->pressured + 1 : r->pressured - 1;
   if (was != (r->pressured > 0)) {
+    (void)rv_log_info(g_log, was ? "room resumed" : "room paused: a member is not reading",
+                      RV_LOG_STR("room", r->name));
     for (user *m = r->members; m != NULL; m = m->next) {
       hold(m, r->pressured > 0);
     }
@@ -139,6 +143,7 @@ static void leave(user *u) {
     set_pressured(r, false);
   }
   broadcast(r, u, "* ", u->nick, " left");
+  (void)rv_log_info(g_log, "left", RV_LOG_STR("nick", u->nick), RV_LOG_STR("room", r->name));
 }
 
 static void join(user *u, const char *name, size_t n) {
@@ -169,6 +174,7 @@ static void join(user *u, const char *name, size_t n) {
     set_pressured(r, true);
   }
   say(u, "OK join %s", r->name);
+  (void)rv_log_info(g_log, "joined", RV_LOG_STR("nick", u->nick), RV_LOG_STR("room", r->name));
 }
 
 static void command(user *u, char *line, size_t n) {
@@ -280,12 +286,13 @@ static void on_pressure(rv_conn *c, bool high, void *user_) {
 }
 
 static void on_close(rv_conn *c, int reason, void *user_) {
-  (void)reason;
   (void)user_;
   user *u = rv_conn_user(c);
   if (u == NULL) {
     return;
   }
+  (void)rv_log_debug(g_log, "closed", RV_LOG_STR("nick", u->nick),
+                     RV_LOG_STR("reason", rv_err_name(reason)));
   leave(u);
   rv_conn_set_user(c, NULL);
   free(u);
@@ -308,8 +315,8 @@ int main(int argc, char **argv) {
   cfg.port = 7070;
   cfg.read_chunk = 2048;
   cfg.pool_blocks = 256;
-  cfg.high_watermark = 64 * 1024;
-  cfg.low_watermark = 16 * 1024;
+  cfg.high_watermark = (size_t)64 * 1024;
+  cfg.low_watermark = (size_t)16 * 1024;
   int opt;
   while ((opt = getopt(argc, argv, "h:p:i:")) != -1) {
     switch (opt) {
@@ -327,10 +334,18 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  rv_loop *l;
-  int rc = rv_loop_new(&l, NULL);
+  rv_log_field app = RV_LOG_STR("app", "chat");
+  rv_log_options lo = {.fields = &app, .nfields = 1};
+  int rc = rv_log_create(&g_log, &lo);
   if (rc != 0) {
-    fprintf(stderr, "chat: %s\n", rv_strerror(rc));
+    fprintf(stderr, "chat: log: %s\n", rv_strerror(rc));
+    return 1;
+  }
+  rv_loop *l;
+  rc = rv_loop_new(&l, NULL);
+  if (rc != 0) {
+    (void)rv_log_error(g_log, "loop", RV_LOG_STR("error", rv_strerror(rc)));
+    rv_log_destroy(g_log);
     return 1;
   }
   cfg.cb.on_open = on_open;
@@ -342,13 +357,16 @@ int main(int argc, char **argv) {
   rv_server *s;
   rc = rv_server_new(&s, l, &cfg, NULL);
   if (rc != 0) {
-    fprintf(stderr, "chat: listen %s:%u: %s\n", cfg.host, cfg.port, rv_strerror(rc));
+    (void)rv_log_error(g_log, "listen failed", RV_LOG_STR("host", cfg.host),
+                       RV_LOG_UINT("port", cfg.port), RV_LOG_STR("error", rv_strerror(rc)));
     rv_loop_free(l);
+    rv_log_destroy(g_log);
     return 1;
   }
   (void)rv_loop_signal_start(l, SIGTERM, on_signal, s);
   (void)rv_loop_signal_start(l, SIGINT, on_signal, s);
-  fprintf(stderr, "chat: listening on %s:%u\n", cfg.host, rv_server_port(s));
+  (void)rv_log_info(g_log, "listening", RV_LOG_STR("host", cfg.host),
+                    RV_LOG_UINT("port", rv_server_port(s)));
   rc = rv_loop_run(l);
   rv_server_free(s);
   rv_loop_free(l);
@@ -357,6 +375,7 @@ int main(int argc, char **argv) {
     g_rooms = r->next;
     free(r);
   }
-  fprintf(stderr, "chat: bye\n");
+  (void)rv_log_info(g_log, "stopped");
+  rv_log_destroy(g_log);
   return rc == 0 ? 0 : 1;
 }

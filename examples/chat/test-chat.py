@@ -45,7 +45,7 @@ def expect(c, want):
 def main():
     chat = subprocess.Popen([sys.argv[1], "-p", "0"], stderr=subprocess.PIPE, text=True)
     try:
-        m = re.search(r":(\d+)$", chat.stderr.readline().strip())
+        m = re.search(r'"port":(\d+)', chat.stderr.readline())
         port = int(m.group(1))
         alice, bob = Client(port), Client(port)
         expect(alice, r"HELLO guest\d+")
@@ -122,6 +122,9 @@ def main():
         chat.send_signal(signal.SIGTERM)
         rc = chat.wait(timeout=10)
         assert rc == 0, f"chat exited {rc}"
+        logs = chat.stderr.read()
+        assert '"msg":"room paused: a member is not reading"' in logs, logs
+        assert '"msg":"room resumed"' in logs, logs
         print("chat: ok")
     finally:
         if chat.poll() is None:

@@ -6,7 +6,8 @@
  *   echo [-h host] [-p port] [-w workers] [-i idle_ms] [-c read_chunk]
  *        [-b pool_blocks] [-H high_wm] [-L low_wm]
  *
- * Each worker prints one line of counters to stderr when it exits. */
+ * Logs JSON lines (rivet-core log) to stderr; each worker logs its counters
+ * when it exits. */
 #define _GNU_SOURCE
 #include <inttypes.h>
 #include <signal.h>
@@ -15,10 +16,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <rivet/core/log.h>
 #include <rivet/net/prefork.h>
 #include <rivet/net/server.h>
 
 static rv_server_config g_cfg;
+static rv_log *g_log;
 
 static size_t on_data(rv_conn *c, const uint8_t *d, size_t n, void *user) {
   (void)user;
@@ -43,7 +46,8 @@ static int worker(unsigned index, void *user) {
   rv_loop *l;
   int rc = rv_loop_new(&l, NULL);
   if (rc != 0) {
-    fprintf(stderr, "echo[%u]: loop: %s\n", index, rv_strerror(rc));
+    (void)rv_log_error(g_log, "loop", RV_LOG_UINT("worker", index),
+                       RV_LOG_STR("error", rv_strerror(rc)));
     return 1;
   }
   rv_server_config cfg = g_cfg;
@@ -51,7 +55,9 @@ static int worker(unsigned index, void *user) {
   rv_server *s;
   rc = rv_server_new(&s, l, &cfg, NULL);
   if (rc != 0) {
-    fprintf(stderr, "echo[%u]: listen %s:%u: %s\n", index, cfg.host, cfg.port, rv_strerror(rc));
+    (void)rv_log_error(g_log, "listen failed", RV_LOG_UINT("worker", index),
+                       RV_LOG_STR("host", cfg.host), RV_LOG_UINT("port", cfg.port),
+                       RV_LOG_STR("error", rv_strerror(rc)));
     rv_loop_free(l);
     return 1;
   }
@@ -60,12 +66,12 @@ static int worker(unsigned index, void *user) {
   rc = rv_loop_run(l);
   rv_server_stats st;
   rv_server_stats_get(s, &st);
-  fprintf(stderr,
-          "echo[%u]: accepted %" PRIu64 " rejected %" PRIu64 " closed %" PRIu64
-          " timed_out %" PRIu64 " in %" PRIu64 " out %" PRIu64 " pressure %" PRIu64
-          " heap_buffers %" PRIu64 "\n",
-          index, st.accepted, st.rejected, st.closed, st.timed_out, st.bytes_in, st.bytes_out,
-          st.pressure_on, st.heap_buffers);
+  (void)rv_log_info(g_log, "worker exit", RV_LOG_UINT("worker", index),
+                    RV_LOG_UINT("accepted", st.accepted), RV_LOG_UINT("rejected", st.rejected),
+                    RV_LOG_UINT("closed", st.closed), RV_LOG_UINT("timed_out", st.timed_out),
+                    RV_LOG_UINT("bytes_in", st.bytes_in), RV_LOG_UINT("bytes_out", st.bytes_out),
+                    RV_LOG_UINT("pressure", st.pressure_on),
+                    RV_LOG_UINT("heap_buffers", st.heap_buffers));
   rv_server_free(s);
   rv_loop_free(l);
   return rc == 0 ? 0 : 1;
@@ -116,10 +122,20 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
+  rv_log_field app = RV_LOG_STR("app", "echo");
+  rv_log_options lo = {.fields = &app, .nfields = 1};
+  if (rv_log_create(&g_log, &lo) != 0) {
+    fprintf(stderr, "echo: cannot create the log\n");
+    return 1;
+  }
+  (void)rv_log_info(g_log, "starting", RV_LOG_STR("host", g_cfg.host),
+                    RV_LOG_UINT("port", g_cfg.port), RV_LOG_UINT("workers", workers));
   rv_prefork_config pc = {.workers = workers, .worker_main = worker, .restart_delay_ms = 100};
   rv_prefork_report rep;
   int rc = rv_prefork_run(&pc, &rep);
-  fprintf(stderr, "echo: master: %s; workers started %u, restarted %u, crashed %u\n",
-          rv_strerror(rc), rep.started, rep.restarts, rep.crashed);
+  (void)rv_log_info(g_log, "master exit", RV_LOG_STR("result", rv_err_name(rc)),
+                    RV_LOG_UINT("started", rep.started), RV_LOG_UINT("restarts", rep.restarts),
+                    RV_LOG_UINT("crashed", rep.crashed));
+  rv_log_destroy(g_log);
   return rc == 0 ? 0 : 1;
 }

@@ -77,8 +77,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: echo-event PORT WORKERS\n");
     return 2;
   }
-  int port = atoi(argv[1]);
-  int n = atoi(argv[2]);
+  int port = (int)strtol(argv[1], NULL, 10);
+  int n = (int)strtol(argv[2], NULL, 10);
   pid_t pids[64];
   sigset_t set;
   sigemptyset(&set);

@@ -83,7 +83,9 @@ static int worker(int port) {
   uv_tcp_t server;
   uv_tcp_init(loop, &server);
   uv_tcp_open(&server, fd);
-  if (uv_listen((uv_stream_t *)&server, 4096, on_conn) != 0) {
+  int rc = uv_listen((uv_stream_t *)&server, 4096, on_conn);
+  if (rc != 0) {
+    fprintf(stderr, "echo-uv: listen: %s\n", uv_strerror(rc));
     return 1;
   }
   uv_signal_t sig;
@@ -98,8 +100,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: echo-uv PORT WORKERS\n");
     return 2;
   }
-  int port = atoi(argv[1]);
-  int n = atoi(argv[2]);
+  int port = (int)strtol(argv[1], NULL, 10);
+  int n = (int)strtol(argv[2], NULL, 10);
   pid_t pids[64];
   sigset_t set;
   sigemptyset(&set);

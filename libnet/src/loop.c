@@ -106,7 +106,7 @@ void rv_loop_free(rv_loop *l) {
     l->heap[i]->slot = 0;
   }
   if (l->heap != NULL) {
-    rv_alloc_free(l->alloc, l->heap, l->capheap * sizeof *l->heap);
+    rv_alloc_free(l->alloc, l->heap, l->capheap * sizeof(rv_loop_timer *));
   }
   if (l->sigfd >= 0) {
     close(l->sigfd);
@@ -259,9 +259,9 @@ int rv_loop_timer_start(rv_loop *l, rv_loop_timer *t, uint64_t after_ms, rv_loop
   }
   if (l->nheap == l->capheap) {
     size_t ncap = l->capheap == 0 ? 64 : l->capheap * 2;
-    size_t oldb = l->capheap * sizeof *l->heap;
+    size_t oldb = l->capheap * sizeof(rv_loop_timer *);
     size_t newb;
-    if (__builtin_mul_overflow(ncap, sizeof *l->heap, &newb)) {
+    if (__builtin_mul_overflow(ncap, sizeof(rv_loop_timer *), &newb)) {
       return RV_ENOMEM;
     }
     rv_loop_timer **nh =

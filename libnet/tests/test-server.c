@@ -287,8 +287,8 @@ static void test_partial_writes_backpressure(void **state) {
   (void)state;
   rv_server_config cfg;
   base_config(&cfg);
-  cfg.high_watermark = 64 * 1024;
-  cfg.low_watermark = 16 * 1024;
+  cfg.high_watermark = (size_t)64 * 1024;
+  cfg.low_watermark = (size_t)16 * 1024;
   cfg.read_chunk = 4096;
   start(&cfg, MODE_ECHO);
   int fd = cli();
@@ -667,6 +667,40 @@ static void test_write_enomem(void **state) {
   rv_loop_free(T.l);
 }
 
+/* A write to a peer that has reset (before the loop saw it) is RV_EIO and
+ * closes the connection; shutdown without memory for its timer is RV_ENOMEM. */
+static void test_write_eio_shutdown_enomem(void **state) {
+  (void)state;
+  rv_server_config cfg;
+  base_config(&cfg);
+  memset(&T, 0, sizeof T);
+  T.mode = MODE_SINK;
+  rv_alloc_failing f;
+  const rv_alloc *a = rv_alloc_failing_init(&f, NULL, SIZE_MAX);
+  assert_int_equal(rv_loop_new(&T.l, a), 0);
+  assert_int_equal(rv_server_new(&T.s, T.l, &cfg, NULL), 0);
+  f.fail_at = f.calls; /* the loop's timer heap cannot grow */
+  assert_int_equal(rv_server_shutdown(T.s, 1000), RV_ENOMEM);
+  f.fail_at = SIZE_MAX;
+  int fd = cli();
+  PUMP_UNTIL(T.opens == 1, 2000);
+  rv_conn *c = T.last;
+  struct linger lg = {.l_onoff = 1, .l_linger = 0};
+  assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+  close(fd); /* RST; the loop does not run before the writes */
+  usleep(20000);
+  int rc = 0;
+  for (int i = 0; i < 4 && rc == 0; i++) {
+    rc = rv_conn_write(c, "x", 1);
+  }
+  assert_int_equal(rc, RV_EIO);
+  assert_int_equal(T.closes, 1);
+  assert_int_equal(T.last_reason, RV_EIO);
+  PUMP_UNTIL(false, 20); /* the deferred free runs */
+  stop();
+  assert_int_equal(f.live_blocks, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_new_errors),
@@ -682,6 +716,7 @@ int main(void) {
       cmocka_unit_test(test_shutdown_with_queued),
       cmocka_unit_test(test_close_pause_misc),
       cmocka_unit_test(test_write_enomem),
+      cmocka_unit_test(test_write_eio_shutdown_enomem),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
