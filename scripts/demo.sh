@@ -36,6 +36,39 @@ sig=$("$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 sign release-signing "$kdir/f
 "$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 verify release-signing "$sig" "$kdir/fw.bin" 3< <(pf)
 "$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 list 3< <(echo wrong) || true
 rm -rf "$kdir"
+say "protocol: a key-value service in protocol v1 and v2, all four pairings (examples/protocol)"
+kv="$build/examples/protocol"
+kv_pids=()
+trap 'for p in "${kv_pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+kv_start() { # VERSION LOG: start a server on a free port, set kv_port
+  "$kv/kv-server" --protocol "$1" -p 0 -q 2>"$2" &
+  kv_pids+=($!)
+  kv_port=
+  for _ in $(seq 200); do
+    kv_port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$2")
+    [ -n "$kv_port" ] && return 0
+    sleep 0.05
+  done
+  echo "kv-server did not start" >&2
+  return 1
+}
+kv_start 1 "$build/kv-v1.log"
+v1port=$kv_port
+kv_start 2 "$build/kv-v2.log"
+v2port=$kv_port
+for s in 1 2; do
+  port=$v1port
+  [ $s = 2 ] && port=$v2port
+  echo "-- v2 client, v$s server"
+  printf 'put greeting hello 60000\nget greeting\nscan g\n' | "$kv/kv-client" --protocol 2 -p "$port"
+  echo "-- v1 client, v$s server"
+  printf 'put plain text\nget plain\nget greeting\n' | "$kv/kv-client" --protocol 1 -p "$port"
+done
+echo "-- v2 client that needs v2, v1 server"
+"$kv/kv-client" --protocol 2 --min 2 -p "$v1port" get greeting || echo "(kv-client exited with $?)"
+for p in "${kv_pids[@]}"; do kill "$p"; wait "$p" || true; done
+kv_pids=()
+
 say "chat: a line-protocol chat server on the libnet server (examples/chat)"
 chat_log=$(mktemp)
 "$build/examples/chat/chat" -p 0 2>"$chat_log" &
