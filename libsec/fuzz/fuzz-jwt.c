@@ -122,8 +122,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   default: {
     size_t need = 0;
-    int rc = rv_jwt_sign(RV_JWT_EDDSA, "e", ed_sk, sizeof ed_sk, (const char *)in, n, NULL, 0,
-                         &need);
+    int rc =
+        rv_jwt_sign(RV_JWT_EDDSA, "e", ed_sk, sizeof ed_sk, (const char *)in, n, NULL, 0, &need);
     if (rc != RV_ENOMEM) {
       check(rc == RV_EMALFORMED); /* only a bad claims text is refused */
       break;

@@ -18,7 +18,7 @@ typedef struct jwt_key {
   size_t kid_len; /* strlen(kid) */
   rv_jwt_alg alg; /* the only algorithm this key verifies */
   uint8_t *secret;
-  size_t secret_len;                         /* HS256: the key, in secmem */
+  size_t secret_len;                        /* HS256: the key, in secmem */
   uint8_t pub[RV_JWT_ED25519_PUBLIC_BYTES]; /* EdDSA: the public key */
 } jwt_key;
 
@@ -44,7 +44,7 @@ struct rv_jwt_claims {
   char *json; /* the decoded payload, NUL-terminated */
   size_t json_len;
   size_t json_cap; /* its allocated size */
-  char *kid; /* the verifying key's id, or NULL */
+  char *kid;       /* the verifying key's id, or NULL */
   rv_jwt_alg alg;
 };
 
@@ -93,7 +93,8 @@ int rv_jwt_verifier_create(rv_jwt_verifier **out, const rv_jwt_config *cfg) {
   v->clock_ctx = cfg->clock_ctx;
   v->pool = cfg->secmem;
   int rc = RV_ENOMEM;
-  if (cfg->issuer != NULL && (v->issuer = dup_str(v->alloc, cfg->issuer, strlen(cfg->issuer))) == NULL) {
+  if (cfg->issuer != NULL &&
+      (v->issuer = dup_str(v->alloc, cfg->issuer, strlen(cfg->issuer))) == NULL) {
     goto fail;
   }
   if (cfg->audience != NULL &&
@@ -143,8 +144,9 @@ void rv_jwt_verifier_destroy(rv_jwt_verifier *v) {
 static const jwt_key *find_key(const rv_jwt_verifier *v, const char *kid, size_t kid_len) {
   for (size_t i = 0; i < v->nkeys; i++) {
     const jwt_key *k = &v->keys[i];
-    if (kid == NULL ? k->kid == NULL
-                    : (k->kid != NULL && k->kid_len == kid_len && memcmp(k->kid, kid, kid_len) == 0)) {
+    if (kid == NULL
+            ? k->kid == NULL
+            : (k->kid != NULL && k->kid_len == kid_len && memcmp(k->kid, kid, kid_len) == 0)) {
       return k;
     }
   }
@@ -177,9 +179,9 @@ int rv_jwt_verifier_add_key(rv_jwt_verifier *v, const char *kid, rv_jwt_alg alg,
     if (__builtin_mul_overflow(ncap, sizeof *v->keys, &new_bytes)) {
       return RV_EOVERFLOW;
     }
-    jwt_key *nk = v->keys == NULL
-                      ? rv_alloc_get(v->alloc, new_bytes, RV_ALIGNOF(jwt_key))
-                      : rv_alloc_resize(v->alloc, v->keys, old_bytes, new_bytes, RV_ALIGNOF(jwt_key));
+    jwt_key *nk = v->keys == NULL ? rv_alloc_get(v->alloc, new_bytes, RV_ALIGNOF(jwt_key))
+                                  : rv_alloc_resize(v->alloc, v->keys, old_bytes, new_bytes,
+                                                    RV_ALIGNOF(jwt_key));
     if (nk == NULL) {
       return RV_ENOMEM;
     }

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,12 +32,15 @@
 
 int __real_rv_ct_verify(const void *a, const void *b, size_t n);
 int __wrap_rv_ct_verify(const void *a, const void *b, size_t n);
-static size_t ct_calls;
-static size_t ct_last_n;
+/* Atomic because the threaded test calls the spy from several threads;
+ * relaxed is enough: the counts are read after pthread_join or in the
+ * calling thread. */
+static atomic_size_t ct_calls;
+static atomic_size_t ct_last_n;
 
 int __wrap_rv_ct_verify(const void *a, const void *b, size_t n) {
-  ct_calls++;
-  ct_last_n = n;
+  atomic_fetch_add_explicit(&ct_calls, 1, memory_order_relaxed);
+  atomic_store_explicit(&ct_last_n, n, memory_order_relaxed);
   return __real_rv_ct_verify(a, b, n);
 }
 
@@ -278,7 +282,7 @@ static void test_alg_confusion(void **state) {
 
 static void test_other_algs(void **state) {
   rv_jwt_verifier *v = *state;
-  static const char *const algs[] = {"RS256", "ES256", "PS256", "HS384", "HS512",
+  static const char *const algs[] = {"RS256", "ES256", "PS256",   "HS384", "HS512",
                                      "hs256", "EDDSA", "Ed25519", ""};
   char hdr[64];
   for (size_t i = 0; i < sizeof algs / sizeof algs[0]; i++) {
@@ -333,10 +337,17 @@ static void test_null_and_truncated_signature(void **state) {
 
 static void test_kid_injection(void **state) {
   rv_jwt_verifier *v = *state;
-  static const char *const kids[] = {
-      "../../../../etc/passwd", "/dev/null", "hs' OR '1'='1", "hs\\\"; DROP TABLE keys;--",
-      "hs ",                    "HS",        "h",             "hs\\/",
-      "http://attacker/key",    "%68s",      "hs\\u0000"};
+  static const char *const kids[] = {"../../../../etc/passwd",
+                                     "/dev/null",
+                                     "hs' OR '1'='1",
+                                     "hs\\\"; DROP TABLE keys;--",
+                                     "hs ",
+                                     "HS",
+                                     "h",
+                                     "hs\\/",
+                                     "http://attacker/key",
+                                     "%68s",
+                                     "hs\\u0000"};
   char hdr[256];
   for (size_t i = 0; i < sizeof kids / sizeof kids[0]; i++) {
     snprintf(hdr, sizeof hdr, "{\"alg\":\"HS256\",\"kid\":\"%s\"}", kids[i]);
@@ -360,7 +371,7 @@ static void test_kid_injection(void **state) {
 
 static void test_refused_headers(void **state) {
   rv_jwt_verifier *v = *state;
-  static const char *const params[] = {"jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256",
+  static const char *const params[] = {"jwk",  "jku", "x5u", "x5c", "x5t", "x5t#S256",
                                        "crit", "cty", "b64", "enc", "zip"};
   char hdr[256], want[32];
   for (size_t i = 0; i < sizeof params / sizeof params[0]; i++) {
@@ -386,7 +397,8 @@ static void test_time_claims(void **state) {
   char p[256];
 #define CLAIMS(extra) "{\"iss\":\"iss.example\",\"aud\":\"svc\"" extra "}"
   EXPECT(v, raw(RV_JWT_HS256, h, CLAIMS("")), RV_EVERIFY, "exp: missing");
-  EXPECT(v, raw(RV_JWT_HS256, h, CLAIMS(",\"exp\":\"soon\"")), RV_EMALFORMED, "exp: not an integer");
+  EXPECT(v, raw(RV_JWT_HS256, h, CLAIMS(",\"exp\":\"soon\"")), RV_EMALFORMED,
+         "exp: not an integer");
   EXPECT(v, raw(RV_JWT_HS256, h, CLAIMS(",\"exp\":1700000100.5")), RV_EMALFORMED, "exp: not");
   /* exp + leeway(60) is the first instant refused */
   snprintf(p, sizeof p, CLAIMS(",\"exp\":%d"), NOW - 60);
@@ -422,7 +434,8 @@ static void test_iss_aud(void **state) {
   const char *h = "{\"alg\":\"HS256\",\"kid\":\"hs\"}";
   EXPECT(v, raw(RV_JWT_HS256, h, "{\"iss\":\"evil\",\"aud\":\"svc\",\"exp\":1700000100}"),
          RV_EVERIFY, "iss: wrong issuer");
-  EXPECT(v, raw(RV_JWT_HS256, h, "{\"iss\":\"iss.example.evil\",\"aud\":\"svc\",\"exp\":1700000100}"),
+  EXPECT(v,
+         raw(RV_JWT_HS256, h, "{\"iss\":\"iss.example.evil\",\"aud\":\"svc\",\"exp\":1700000100}"),
          RV_EVERIFY, "iss: wrong issuer");
   EXPECT(v, raw(RV_JWT_HS256, h, "{\"aud\":\"svc\",\"exp\":1700000100}"), RV_EVERIFY,
          "iss: missing");
@@ -447,10 +460,12 @@ static void test_iss_aud(void **state) {
   EXPECT(v, raw(RV_JWT_HS256, h, "{\"iss\":\"iss.example\",\"aud\":{},\"exp\":1700000100}"),
          RV_EMALFORMED, "aud: neither");
   EXPECT(v,
-         raw(RV_JWT_HS256, h, "{\"iss\":\"iss.example\",\"aud\":\"svc\",\"sub\":1,\"exp\":1700000100}"),
+         raw(RV_JWT_HS256, h,
+             "{\"iss\":\"iss.example\",\"aud\":\"svc\",\"sub\":1,\"exp\":1700000100}"),
          RV_EMALFORMED, "sub: not a string");
   EXPECT(v,
-         raw(RV_JWT_HS256, h, "{\"iss\":\"iss.example\",\"aud\":\"svc\",\"jti\":1,\"exp\":1700000100}"),
+         raw(RV_JWT_HS256, h,
+             "{\"iss\":\"iss.example\",\"aud\":\"svc\",\"jti\":1,\"exp\":1700000100}"),
          RV_EMALFORMED, "jti: not a string");
 
   /* A verifier without an audience refuses tokens that carry one; without
@@ -460,10 +475,11 @@ static void test_iss_aud(void **state) {
   cfg.audience = NULL;
   cfg.required = RV_JWT_REQUIRE_NBF | RV_JWT_REQUIRE_IAT | RV_JWT_REQUIRE_SUB | RV_JWT_REQUIRE_JTI;
   rv_jwt_verifier *w = make_verifier(&cfg);
-  EXPECT(w,
-         raw(RV_JWT_HS256, h,
-             "{\"aud\":\"svc\",\"exp\":1700000100,\"nbf\":1,\"iat\":1,\"sub\":\"s\",\"jti\":\"j\"}"),
-         RV_EVERIFY, "aud: present but no audience");
+  EXPECT(
+      w,
+      raw(RV_JWT_HS256, h,
+          "{\"aud\":\"svc\",\"exp\":1700000100,\"nbf\":1,\"iat\":1,\"sub\":\"s\",\"jti\":\"j\"}"),
+      RV_EVERIFY, "aud: present but no audience");
   EXPECT(w, raw(RV_JWT_HS256, h, "{\"exp\":1700000100,\"iat\":1,\"sub\":\"s\",\"jti\":\"j\"}"),
          RV_EVERIFY, "nbf: missing");
   EXPECT(w, raw(RV_JWT_HS256, h, "{\"exp\":1700000100,\"nbf\":1,\"sub\":\"s\",\"jti\":\"j\"}"),
@@ -472,10 +488,11 @@ static void test_iss_aud(void **state) {
          RV_EVERIFY, "sub: missing");
   EXPECT(w, raw(RV_JWT_HS256, h, "{\"exp\":1700000100,\"nbf\":1,\"iat\":1,\"sub\":\"s\"}"),
          RV_EVERIFY, "jti: missing");
-  EXPECT(w,
-         raw(RV_JWT_HS256, h,
-             "{\"exp\":1700000100,\"nbf\":1,\"iat\":1,\"sub\":\"s\",\"jti\":\"j\",\"iss\":\"any\"}"),
-         RV_OK, NULL);
+  EXPECT(
+      w,
+      raw(RV_JWT_HS256, h,
+          "{\"exp\":1700000100,\"nbf\":1,\"iat\":1,\"sub\":\"s\",\"jti\":\"j\",\"iss\":\"any\"}"),
+      RV_OK, NULL);
   rv_jwt_verifier_destroy(w);
 }
 
@@ -606,13 +623,13 @@ static void test_sign(void **state) {
     const uint8_t *k = ed ? ed_sk : hs_key;
     size_t kl = ed ? sizeof ed_sk : sizeof hs_key;
     /* size query, then too small, then exact */
-    assert_int_equal(rv_jwt_sign(alg, ed ? "ed" : "hs", k, kl, good_claims, strlen(good_claims),
-                                 NULL, 0, &n),
-                     RV_ENOMEM);
+    assert_int_equal(
+        rv_jwt_sign(alg, ed ? "ed" : "hs", k, kl, good_claims, strlen(good_claims), NULL, 0, &n),
+        RV_ENOMEM);
     size_t need = n;
-    assert_int_equal(rv_jwt_sign(alg, ed ? "ed" : "hs", k, kl, good_claims, strlen(good_claims),
-                                 out, need, &n),
-                     RV_ENOMEM);
+    assert_int_equal(
+        rv_jwt_sign(alg, ed ? "ed" : "hs", k, kl, good_claims, strlen(good_claims), out, need, &n),
+        RV_ENOMEM);
     assert_int_equal(rv_jwt_sign(alg, ed ? "ed" : "hs", k, kl, good_claims, strlen(good_claims),
                                  out, need + 1, &n),
                      RV_OK);
@@ -641,9 +658,9 @@ static void test_sign(void **state) {
   assert_int_equal(rv_jwt_sign(RV_JWT_HS256, NULL, hs_key, 32, gc, gl, NULL, 5, &n), RV_EINVAL);
   assert_int_equal(rv_jwt_sign((rv_jwt_alg)9, NULL, hs_key, 32, gc, gl, out, sizeof out, &n),
                    RV_EUNSUPPORTED);
-  assert_int_equal(rv_jwt_sign(RV_JWT_HS256, NULL, hs_key, 32, "{\"a\":1,\"a\":2}", 13, out,
-                               sizeof out, &n),
-                   RV_EMALFORMED);
+  assert_int_equal(
+      rv_jwt_sign(RV_JWT_HS256, NULL, hs_key, 32, "{\"a\":1,\"a\":2}", 13, out, sizeof out, &n),
+      RV_EMALFORMED);
   assert_int_equal(rv_jwt_sign(RV_JWT_HS256, NULL, hs_key, 32, "[]", 2, out, sizeof out, &n),
                    RV_EMALFORMED);
   /* An Ed25519 secret key whose public half is not its seed's is refused. */
@@ -774,8 +791,10 @@ static void *verify_thread(void *p) {
 static void test_concurrent_verify(void **state) {
   rv_jwt_verifier *v = *state;
   static char hs[1024], ed[1024];
-  snprintf(hs, sizeof hs, "%s", raw(RV_JWT_HS256, "{\"alg\":\"HS256\",\"kid\":\"hs\"}", good_claims));
-  snprintf(ed, sizeof ed, "%s", raw(RV_JWT_EDDSA, "{\"alg\":\"EdDSA\",\"kid\":\"ed\"}", good_claims));
+  snprintf(hs, sizeof hs, "%s",
+           raw(RV_JWT_HS256, "{\"alg\":\"HS256\",\"kid\":\"hs\"}", good_claims));
+  snprintf(ed, sizeof ed, "%s",
+           raw(RV_JWT_EDDSA, "{\"alg\":\"EdDSA\",\"kid\":\"ed\"}", good_claims));
   pthread_t th[4];
   thread_arg args[4];
   for (int i = 0; i < 4; i++) {
@@ -798,15 +817,24 @@ int main(void) {
   crypto_sign_ed25519_seed_keypair(ed_pk, ed_sk, seed);
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_rfc7515_a1),  T(test_rfc8037_a4),
-      T(test_alg_none),                   T(test_alg_confusion),
-      T(test_other_algs),                 T(test_null_and_truncated_signature),
-      T(test_kid_injection),              T(test_refused_headers),
-      T(test_time_claims),                T(test_iss_aud),
-      T(test_duplicate_members),          T(test_base64url_strict),
-      T(test_limits_and_args),            T(test_ct_compare_used),
-      T(test_sign),                       cmocka_unit_test(test_config_errors),
-      cmocka_unit_test(test_alloc_failures), T(test_concurrent_verify),
+      cmocka_unit_test(test_rfc7515_a1),
+      T(test_rfc8037_a4),
+      T(test_alg_none),
+      T(test_alg_confusion),
+      T(test_other_algs),
+      T(test_null_and_truncated_signature),
+      T(test_kid_injection),
+      T(test_refused_headers),
+      T(test_time_claims),
+      T(test_iss_aud),
+      T(test_duplicate_members),
+      T(test_base64url_strict),
+      T(test_limits_and_args),
+      T(test_ct_compare_used),
+      T(test_sign),
+      cmocka_unit_test(test_config_errors),
+      cmocka_unit_test(test_alloc_failures),
+      T(test_concurrent_verify),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -167,9 +167,8 @@ RV_API void rv_jwt_verifier_destroy(rv_jwt_verifier *v);
  *         locked).
  * \since 0.1.0
  */
-RV_API RV_NODISCARD int rv_jwt_verifier_add_key(rv_jwt_verifier *v, const char *kid,
-                                                rv_jwt_alg alg, const uint8_t *key,
-                                                size_t keylen);
+RV_API RV_NODISCARD int rv_jwt_verifier_add_key(rv_jwt_verifier *v, const char *kid, rv_jwt_alg alg,
+                                                const uint8_t *key, size_t keylen);
 
 /**
  * \brief Verify a JWS compact token and return its claims.
@@ -289,8 +288,8 @@ RV_API const char *rv_jwt_claims_key(const rv_jwt_claims *c, rv_jwt_alg *alg);
  * \since 0.1.0
  */
 RV_API RV_NODISCARD int rv_jwt_sign(rv_jwt_alg alg, const char *kid, const uint8_t *key,
-                                    size_t keylen, const char *claims, size_t claims_len,
-                                    char *out, size_t cap, size_t *out_len);
+                                    size_t keylen, const char *claims, size_t claims_len, char *out,
+                                    size_t cap, size_t *out_len);
 
 /** \} */
 
