@@ -177,7 +177,10 @@ RV_API RV_NODISCARD int rv_jwt_verifier_add_key(rv_jwt_verifier *v, const char *
  * JSON, `alg`, `typ`, `kid`, no other parameter), key lookup and pinned
  * algorithm, signature, then the payload (strict JSON object) and the
  * claims policy. Nothing after a failed step runs.
- * Thread-safe for concurrent calls on one verifier once its keys are added.
+ * Thread-safe for concurrent calls on one verifier once its keys are added
+ * (an HS256 key is opened in secmem for each check; secmem allows 255
+ * nested opens, so more simultaneous checks of one HS256 key than that
+ * fail with #RV_ELIMIT).
  * \param[in]  v       the verifier
  * \param[in]  token   the token bytes (need not be NUL-terminated)
  * \param[in]  len     bytes at \p token
@@ -186,7 +189,7 @@ RV_API RV_NODISCARD int rv_jwt_verifier_add_key(rv_jwt_verifier *v, const char *
  *                     independent of \p v and \p token
  * \param[out] diag    where and why it failed, or NULL
  * \return 0; #RV_EINVAL (NULL \p v, \p claims or \p token); #RV_ELIMIT
- *         (longer than the configured cap); #RV_EMALFORMED (not three
+ *         (longer than the configured cap, or see above); #RV_EMALFORMED (not three
  *         parts, bad base64url, bad JSON, duplicate members, wrong claim
  *         types); #RV_EUNSUPPORTED (alg none or another algorithm, JWE,
  *         a refused header parameter); #RV_EVERIFY (unknown kid, alg not
