@@ -1,8 +1,13 @@
 /* Tests for jwt, part two: rv_jwt_sign (sizes, every error, a mismatched
  * Ed25519 key pair), verifier configuration and key pinning errors, every
  * allocation failure of create/add_key/verify (no leak), and concurrent
- * verification on one verifier (suite 'concurrent', run under TSan). */
+ * verification on one verifier (suite 'concurrent', run under TSan), and
+ * the secure-memory failure path of a signature check. */
 #include "jwt-fixtures.h"
+
+/* jwt.c itself is included (not linked) so test_key_open_fails can reach a
+ * pinned key's secret and exhaust its secmem open count. */
+#include "../src/jwt.c"
 
 static void test_sign(void **state) {
   rv_jwt_verifier *v = *state;
@@ -197,6 +202,28 @@ static void test_concurrent_verify(void **state) {
   }
 }
 
+/* The HMAC key cannot be opened (its secmem open count is exhausted): the
+ * check fails with secmem's error and a reason, and works again after. */
+static void test_key_open_fails(void **state) {
+  rv_jwt_verifier *v = *state;
+  raw(RV_JWT_HS256, "{\"alg\":\"HS256\",\"kid\":\"hs\"}", good_claims);
+  const jwt_key *k = find_key(v, "hs", 2);
+  if (k == NULL || k->secret == NULL) {
+    fail_msg("key 'hs' or its secret not found");
+    return;
+  }
+  int opened = 0;
+  while (rv_secmem_open(v->pool, k->secret) == RV_OK) {
+    opened++;
+  }
+  assert_int_equal(opened, 255);
+  EXPECT(v, tok, RV_ELIMIT, "secure memory holding the key cannot be opened");
+  for (int i = 0; i < opened; i++) {
+    assert_int_equal(rv_secmem_close(v->pool, k->secret), RV_OK);
+  }
+  EXPECT(v, tok, RV_OK, NULL);
+}
+
 int main(void) {
   init_keys();
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -205,6 +232,7 @@ int main(void) {
       cmocka_unit_test(test_config_errors),
       cmocka_unit_test(test_alloc_failures),
       T(test_concurrent_verify),
+      T(test_key_open_fails),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
