@@ -179,6 +179,9 @@ int rv_jwt_sign(rv_jwt_alg alg, const char *kid, const uint8_t *key, size_t keyl
   if (!key_len_ok(alg, keylen)) {
     return RV_EINVAL;
   }
+  if (claims_len > SIZE_MAX / 4u) {
+    return RV_EOVERFLOW; /* its base64url form would not fit in size_t */
+  }
   size_t kid_len = kid ? strlen(kid) : 0;
   if (kid != NULL && (kid_len == 0 || kid_len > RV_JWT_KID_MAX)) {
     return RV_EINVAL;

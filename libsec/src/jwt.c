@@ -177,7 +177,7 @@ int rv_jwt_verifier_add_key(rv_jwt_verifier *v, const char *kid, rv_jwt_alg alg,
     size_t old_bytes = v->cap * sizeof *v->keys;
     size_t new_bytes = 0;
     if (__builtin_mul_overflow(ncap, sizeof *v->keys, &new_bytes)) {
-      return RV_EOVERFLOW;
+      return RV_ENOMEM; /* a table that large could not be allocated anyway */
     }
     jwt_key *nk = v->keys == NULL ? rv_alloc_get(v->alloc, new_bytes, RV_ALIGNOF(jwt_key))
                                   : rv_alloc_resize(v->alloc, v->keys, old_bytes, new_bytes,

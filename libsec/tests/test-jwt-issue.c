@@ -7,7 +7,7 @@
 
 /* jwt.c itself is included (not linked) so test_key_open_fails can reach a
  * pinned key's secret and exhaust its secmem open count. */
-#include "../src/jwt.c"
+#include "../src/jwt.c" /* NOLINT(bugprone-suspicious-include): white-box test */
 
 static void test_sign(void **state) {
   rv_jwt_verifier *v = *state;
@@ -51,6 +51,9 @@ static void test_sign(void **state) {
   assert_int_equal(rv_jwt_sign(RV_JWT_HS256, NULL, NULL, 32, gc, gl, out, sizeof out, &n),
                    RV_EINVAL);
   assert_int_equal(rv_jwt_sign(RV_JWT_HS256, NULL, hs_key, 32, gc, gl, NULL, 5, &n), RV_EINVAL);
+  assert_int_equal(
+      rv_jwt_sign(RV_JWT_HS256, NULL, hs_key, 32, gc, SIZE_MAX / 2, out, sizeof out, &n),
+      RV_EOVERFLOW); /* refused before a byte of claims is read */
   assert_int_equal(rv_jwt_sign((rv_jwt_alg)9, NULL, hs_key, 32, gc, gl, out, sizeof out, &n),
                    RV_EUNSUPPORTED);
   assert_int_equal(

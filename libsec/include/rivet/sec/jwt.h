@@ -113,7 +113,7 @@ typedef struct rv_jwt_config {
   size_t max_token;      /**< longest token accepted in bytes; 0 = #RV_JWT_MAX_TOKEN_DEFAULT */
   rv_jwt_clock_fn clock; /**< the clock; NULL = `time()` */
   void *clock_ctx;       /**< passed to \p clock */
-  const rv_alloc *alloc; /**< for the verifier and claim sets; NULL = libc */
+  const rv_alloc *alloc; /**< for the verifier and claim sets (must outlive both); NULL = libc */
   rv_secmem *secmem;     /**< pool holding HS256 keys (not owned, must outlive the verifier);
                               NULL = the verifier creates its own */
   unsigned secmem_flags; /**< ::rv_secmem_flag values for the verifier's own pool (only when
@@ -286,7 +286,8 @@ RV_API const char *rv_jwt_claims_key(const rv_jwt_claims *c, rv_jwt_alg *alg);
  *                        when \p cap is too small
  * \return 0; #RV_EINVAL (NULL argument, bad kid or key length);
  *         #RV_EUNSUPPORTED (unknown \p alg); #RV_EMALFORMED (\p claims is
- *         not a strict JSON object); #RV_ENOMEM (\p cap is too small: the
+ *         not a strict JSON object); #RV_EOVERFLOW (\p claims_len so
+ *         large the token size does not fit in size_t); #RV_ENOMEM (\p cap is too small: the
  *         size needed, NUL included, is `*out_len + 1`; or out of memory).
  * \since 0.1.0
  */
