@@ -10,7 +10,7 @@ packages=(
   # codec benchmark baselines (protobuf-c, nanopb)
   libprotobuf-c-dev protobuf-c-compiler nanopb libnanopb-dev
   # libraries rivet links
-  libxxhash-dev libsodium-dev
+  libxxhash-dev libsodium-dev libjansson-dev
   # tests
   libcmocka-dev libclang-rt-14-dev valgrind
   # libnet server benchmark baselines; nc for the chat example session

@@ -26,3 +26,4 @@
 #include <rivet/sec/secmem.h>
 #include <rivet/sec/timing.h>
 #include <rivet/sec/version.h>
+#include <rivet/sec/jwt.h>
