@@ -34,5 +34,6 @@
 #include <rivet/core/vec.h>
 #include <rivet/core/log.h>
 #include <rivet/core/ring.h>
+#include <rivet/core/map.h>
 #include <rivet/core/version.h>
 #include <rivet/core/workers.h>
