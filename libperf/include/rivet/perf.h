@@ -14,4 +14,5 @@
 #pragma once
 
 #include <rivet/perf/bench.h>
+#include <rivet/perf/scan.h>
 #include <rivet/perf/version.h>
