@@ -14,5 +14,6 @@
 #pragma once
 
 #include <rivet/perf/bench.h>
+#include <rivet/perf/mapfile.h>
 #include <rivet/perf/scan.h>
 #include <rivet/perf/version.h>
