@@ -17,15 +17,24 @@ static const struct {
   const char *name;
   int var;
 } var_names[] = {
-    {"remote_addr", V_ADDR},         {"remote_user", V_USER},
-    {"time_local", V_TIME_LOCAL},    {"time_iso8601", V_TIME_ISO},
-    {"msec", V_MSEC},                {"request", V_REQUEST},
-    {"request_method", V_METHOD},    {"request_uri", V_REQUEST_URI},
-    {"uri", V_URI},                  {"args", V_ARGS},
-    {"query_string", V_ARGS},        {"server_protocol", V_PROTOCOL},
-    {"status", V_STATUS},            {"body_bytes_sent", V_BYTES},
-    {"bytes_sent", V_BYTES},         {"http_referer", V_REFERER},
-    {"http_user_agent", V_AGENT},    {"request_time", V_REQTIME},
+    {"remote_addr", V_ADDR},
+    {"remote_user", V_USER},
+    {"time_local", V_TIME_LOCAL},
+    {"time_iso8601", V_TIME_ISO},
+    {"msec", V_MSEC},
+    {"request", V_REQUEST},
+    {"request_method", V_METHOD},
+    {"request_uri", V_REQUEST_URI},
+    {"uri", V_URI},
+    {"args", V_ARGS},
+    {"query_string", V_ARGS},
+    {"server_protocol", V_PROTOCOL},
+    {"status", V_STATUS},
+    {"body_bytes_sent", V_BYTES},
+    {"bytes_sent", V_BYTES},
+    {"http_referer", V_REFERER},
+    {"http_user_agent", V_AGENT},
+    {"request_time", V_REQTIME},
 };
 
 static int lookup_var(const char *s, size_t n) {
@@ -170,9 +179,9 @@ bool rv_logformat_has(const rv_logformat *f, rv_log_field field) {
 }
 
 const char *rv_log_error_name(rv_log_error e) {
-  static const char *const names[] = {"ok",      "binary",     "truncated", "missing-quote",
-                                      "bad-time", "bad-status", "bad-request", "too-long",
-                                      "bad-number", "format-mismatch", "empty"};
+  static const char *const names[] = {
+      "ok",          "binary",   "truncated",  "missing-quote",   "bad-time", "bad-status",
+      "bad-request", "too-long", "bad-number", "format-mismatch", "empty"};
   return (unsigned)e < RV_LOG_ERROR_COUNT ? names[e] : "unknown";
 }
 

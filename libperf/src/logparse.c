@@ -19,8 +19,8 @@ struct rv_logparse {
   uint64_t bad[RV_LOG_ERROR_COUNT];
   uint8_t *part; /* a line split between feeds (max_line bytes) */
   size_t part_len;
-  bool part_open;  /* a split line is pending */
-  bool part_long;  /* ... and it is already too long */
+  bool part_open; /* a split line is pending */
+  bool part_long; /* ... and it is already too long */
 };
 
 int rv_logparse_create(rv_logparse **out, const rv_logformat *fmt, const rv_logparse_config *cfg) {

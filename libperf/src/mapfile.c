@@ -359,7 +359,9 @@ void rv_mapfile_chunk_free(const rv_alloc *alloc, rv_mapfile_chunk *c) {
   memset(c, 0, sizeof *c);
 }
 
-void rv_mapfile_release(rv_mapfile *mf, rv_mapfile_chunk *c) { rv_mapfile_chunk_free(mf->alloc, c); }
+void rv_mapfile_release(rv_mapfile *mf, rv_mapfile_chunk *c) {
+  rv_mapfile_chunk_free(mf->alloc, c);
+}
 
 bool rv_mapfile_is_mapped(const rv_mapfile *mf) { return mf->map != NULL; }
 

@@ -132,7 +132,8 @@ static void test_common_and_custom(void **state) {
   assert_int_equal(parse(f, "h [2024-03-01T10:00:00] GET /?a 200 1 1 \"a\" b", &r), RV_LOG_ETIME);
   assert_int_equal(parse(f, "h [2024-03-01T10:00:00Z] GET /?a 200 1 1. \"a\" b", &r),
                    RV_LOG_ENUMBER);
-  assert_int_equal(parse(f, "h [2024-03-01T10:00:00Z] GET /?a 200 1 x \"a\" b", &r), RV_LOG_ENUMBER);
+  assert_int_equal(parse(f, "h [2024-03-01T10:00:00Z] GET /?a 200 1 x \"a\" b", &r),
+                   RV_LOG_ENUMBER);
   rv_logformat_free(f);
 
   f = compile("$msec $status $request_uri $request_time");

@@ -284,9 +284,12 @@ static void test_shrink_under_mapping(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_mapped),         cmocka_unit_test(test_read_mode),
-      cmocka_unit_test(test_pipe_stdin),     cmocka_unit_test(test_reader_and_cut),
-      cmocka_unit_test(test_errors),         cmocka_unit_test(test_alloc_failures),
+      cmocka_unit_test(test_mapped),
+      cmocka_unit_test(test_read_mode),
+      cmocka_unit_test(test_pipe_stdin),
+      cmocka_unit_test(test_reader_and_cut),
+      cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_alloc_failures),
       cmocka_unit_test(test_shrink_under_mapping),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

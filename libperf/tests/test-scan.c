@@ -190,9 +190,12 @@ static void test_dispatch_and_errors(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_alignments_and_tails), cmocka_unit_test(test_positions),
-      cmocka_unit_test(test_count_long),           cmocka_unit_test(test_struct64),
-      cmocka_unit_test(test_any_sets),             cmocka_unit_test(test_dispatch_and_errors),
+      cmocka_unit_test(test_alignments_and_tails),
+      cmocka_unit_test(test_positions),
+      cmocka_unit_test(test_count_long),
+      cmocka_unit_test(test_struct64),
+      cmocka_unit_test(test_any_sets),
+      cmocka_unit_test(test_dispatch_and_errors),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }

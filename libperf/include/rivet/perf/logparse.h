@@ -68,18 +68,18 @@ typedef enum rv_log_field {
 
 /** \brief Why a line was rejected. Append-only. */
 typedef enum rv_log_error {
-  RV_LOG_OK = 0,        /**< parsed */
-  RV_LOG_EBINARY = 1,   /**< control bytes or NUL in the line */
+  RV_LOG_OK = 0,         /**< parsed */
+  RV_LOG_EBINARY = 1,    /**< control bytes or NUL in the line */
   RV_LOG_ETRUNCATED = 2, /**< the line ended before the format did */
-  RV_LOG_EQUOTE = 3,    /**< a quoted field has no closing quote */
-  RV_LOG_ETIME = 4,     /**< the timestamp is not valid */
-  RV_LOG_ESTATUS = 5,   /**< the status is not three digits (100..999) */
-  RV_LOG_EREQUEST = 6,  /**< the request line is not METHOD TARGET [PROTOCOL] (e.g. TLS bytes) */
-  RV_LOG_ETOOLONG = 7,  /**< the line is longer than the configured maximum */
-  RV_LOG_ENUMBER = 8,   /**< a byte count or request time is not a number */
-  RV_LOG_ELITERAL = 9,  /**< the text between fields does not match the format */
-  RV_LOG_EEMPTY = 10,   /**< an empty (or blank) line */
-  RV_LOG_ERROR_COUNT    /**< number of values */
+  RV_LOG_EQUOTE = 3,     /**< a quoted field has no closing quote */
+  RV_LOG_ETIME = 4,      /**< the timestamp is not valid */
+  RV_LOG_ESTATUS = 5,    /**< the status is not three digits (100..999) */
+  RV_LOG_EREQUEST = 6,   /**< the request line is not METHOD TARGET [PROTOCOL] (e.g. TLS bytes) */
+  RV_LOG_ETOOLONG = 7,   /**< the line is longer than the configured maximum */
+  RV_LOG_ENUMBER = 8,    /**< a byte count or request time is not a number */
+  RV_LOG_ELITERAL = 9,   /**< the text between fields does not match the format */
+  RV_LOG_EEMPTY = 10,    /**< an empty (or blank) line */
+  RV_LOG_ERROR_COUNT     /**< number of values */
 } rv_log_error;
 
 /**
