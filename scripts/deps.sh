@@ -10,7 +10,9 @@ packages=(
   # codec benchmark baselines (protobuf-c, nanopb)
   libprotobuf-c-dev protobuf-c-compiler nanopb libnanopb-dev
   # libraries rivet links
-  libxxhash-dev libsodium-dev
+  libxxhash-dev libsodium-dev zlib1g-dev
+  # logstat benchmark baselines
+  mawk goaccess
   # tests
   libcmocka-dev libclang-rt-14-dev valgrind
   # benchmarks: the allocators and queues users would otherwise pick
