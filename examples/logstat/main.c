@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdatomic.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +19,6 @@
 #include <zlib.h>
 
 #include <rivet/core/err.h>
-#include <rivet/core/workers.h>
 #include <rivet/perf/logparse.h>
 #include <rivet/perf/mapfile.h>
 
@@ -157,63 +156,109 @@ static bool is_gzip(const char *path) {
 
 /* ---- parallel parsing -------------------------------------------------- */
 
-typedef struct slot {
-  agg a;
-  rv_logparse *p;
-  atomic_int busy;
-} slot;
-
+/* Every thread (the main one included) loops: take the next chunk under the
+ * lock, parse it into its own tables without any lock, record the chunk's
+ * line count under the lock. Nobody waits for a queue, so on a small
+ * machine no core is lost to a producer spinning on a full queue. */
 typedef struct run {
-  slot *slots;
-  size_t nslots;
+  pthread_mutex_t lock;
   rv_mapfile *mf;
-  atomic_uint_fast64_t done_bytes;
-  atomic_int err;
+  gzFile gz;
+  const rv_logformat *fmt;
+  rv_mapfile_chunk first; /* already read (format detection), handed out first */
+  bool have_first, eof;
+  uint64_t next_idx;
+  uint64_t *lines; /* lines per chunk, by chunk index */
+  size_t cap_lines;
+  uint64_t read_bytes;
+  int err;
+  bool bar;
+  uint64_t total;
+  double t0, last;
 } run;
 
-typedef struct job {
+typedef struct worker {
   run *r;
-  rv_mapfile_chunk c;
-  uint64_t idx;
-  uint64_t lines; /* lines in the chunk, written by the job */
-} job;
+  agg a;
+  rv_logparse *p;
+  pthread_t tid;
+  bool started;
+} worker;
 
-static void parse_chunk(slot *s, job *j) {
-  rv_logparse_reset(s->p, 1);
-  s->a.chunk = j->idx;
-  int rc = rv_logparse_feed(s->p, j->c.ptr, j->c.len, agg_ok, agg_bad, &s->a);
-  if (!rc)
-    rc = rv_logparse_finish(s->p, agg_ok, agg_bad, &s->a);
-  j->lines = rv_logparse_lines(s->p);
-  if (rc) {
-    int z = 0;
-    /* relaxed: an error flag read after rv_workers_wait(), which orders it */
-    atomic_compare_exchange_strong_explicit(&j->r->err, &z, rc, memory_order_relaxed,
-                                            memory_order_relaxed);
-  }
+static double now_s(void);
+static void progress(uint64_t done, uint64_t total, double t0, bool final);
+
+static uint64_t done_bytes(const run *r) {
+  return r->gz ? (uint64_t)gzoffset(r->gz) : rv_mapfile_consumed(r->mf);
 }
 
-static void job_fn(void *arg) {
-  job *j = arg;
-  run *r = j->r;
-  /* At most nslots jobs run at once (one per pool thread), so a free slot
-   * always exists; acquire pairs with the release below (the previous
-   * user's writes to the slot are visible). */
-  slot *s = NULL;
-  for (size_t i = 0;; i = (i + 1) % r->nslots) {
-    int z = 0;
-    if (atomic_compare_exchange_strong_explicit(&r->slots[i].busy, &z, 1, memory_order_acquire,
-                                                memory_order_relaxed)) {
-      s = &r->slots[i];
-      break;
+/* Under the lock: the next chunk, or false at the end (or on an error). */
+static bool take(run *r, rv_mapfile_chunk *c, uint64_t *idx) {
+  if (r->eof || r->err)
+    return false;
+  if (r->have_first) {
+    *c = r->first;
+    r->have_first = false;
+  } else {
+    int rc = rv_mapfile_next(r->mf, c);
+    if (rc) {
+      r->eof = true;
+      if (rc != RV_EEMPTY)
+        r->err = rc;
+      return false;
     }
   }
-  parse_chunk(s, j);
-  size_t len = j->c.len;
-  rv_mapfile_release(r->mf, &j->c);
-  atomic_store_explicit(&s->busy, 0, memory_order_release);
-  /* relaxed: a progress counter only */
-  atomic_fetch_add_explicit(&r->done_bytes, len, memory_order_relaxed);
+  *idx = r->next_idx++;
+  r->read_bytes += c->len - c->cut;
+  if (r->bar) {
+    double t = now_s();
+    if (t - r->last > 0.1) {
+      progress(done_bytes(r), r->gz ? 0 : r->total, r->t0, false);
+      r->last = t;
+    }
+  }
+  return true;
+}
+
+static void *work(void *arg) {
+  worker *w = arg;
+  run *r = w->r;
+  for (;;) {
+    rv_mapfile_chunk c;
+    uint64_t idx;
+    pthread_mutex_lock(&r->lock);
+    bool got = take(r, &c, &idx);
+    pthread_mutex_unlock(&r->lock);
+    if (!got)
+      break;
+    rv_logparse_reset(w->p, 1);
+    w->a.chunk = idx;
+    int rc = rv_logparse_feed(w->p, c.ptr, c.len, agg_ok, agg_bad, &w->a);
+    if (!rc)
+      rc = rv_logparse_finish(w->p, agg_ok, agg_bad, &w->a);
+    uint64_t n = rv_logparse_lines(w->p);
+    pthread_mutex_lock(&r->lock);
+    rv_mapfile_release(r->mf, &c);
+    if (!rc && idx >= r->cap_lines) {
+      size_t cap = r->cap_lines ? r->cap_lines : 64;
+      while (cap <= idx)
+        cap *= 2;
+      uint64_t *nl = realloc(r->lines, cap * sizeof *nl);
+      if (nl) {
+        memset(nl + r->cap_lines, 0, (cap - r->cap_lines) * sizeof *nl);
+        r->lines = nl;
+        r->cap_lines = cap;
+      } else {
+        rc = RV_ENOMEM;
+      }
+    }
+    if (!rc)
+      r->lines[idx] = n;
+    else if (!r->err)
+      r->err = rc;
+    pthread_mutex_unlock(&r->lock);
+  }
+  return NULL;
 }
 
 /* ---- progress bar ------------------------------------------------------ */
@@ -281,29 +326,23 @@ int main(int argc, char **argv) {
   opts o;
   if (parse_args(argc, argv, &o))
     return 2;
-  int status = 1;
-  gzFile gz = NULL;
+  int status = 1, rc;
   rv_mapfile *mf = NULL;
   rv_logformat *fmt = NULL;
-  rv_workers *pool = NULL;
-  run r = {0};
-  job **jobs = NULL;
-  size_t njobs = 0, capjobs = 0;
-  rv_mapfile_chunk first = {0};
-  bool have_first = false;
-  int rc;
-  uint64_t total = 0;
+  worker *ws = NULL;
+  size_t nws = 0;
+  run r = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
   /* Open: gzip through zlib (stdin too: gzread passes plain data through). */
   bool stdin_in = strcmp(o.path, "-") == 0;
   if (is_gzip(o.path) || stdin_in) {
-    gz = stdin_in ? gzdopen(dup(STDIN_FILENO), "rb") : gzopen(o.path, "rb");
-    if (!gz) {
+    r.gz = stdin_in ? gzdopen(dup(STDIN_FILENO), "rb") : gzopen(o.path, "rb");
+    if (!r.gz) {
       fprintf(stderr, "logstat: %s: %s\n", o.path, strerror(errno));
       goto out;
     }
-    gzbuffer(gz, 1u << 20);
-    rc = rv_mapfile_open_reader(&mf, gz_read, gz, NULL);
+    gzbuffer(r.gz, 1u << 20);
+    rc = rv_mapfile_open_reader(&mf, gz_read, r.gz, NULL);
   } else {
     rc = rv_mapfile_open(&mf, o.path, NULL);
   }
@@ -311,18 +350,20 @@ int main(int argc, char **argv) {
     fprintf(stderr, "logstat: %s: %s\n", o.path, rv_strerror(rc));
     goto out;
   }
-  total = rv_mapfile_size(mf);
   r.mf = mf;
+  r.total = rv_mapfile_size(mf);
 
-  rc = rv_mapfile_next(mf, &first);
+  /* The first chunk picks the format (--format auto). */
+  rc = rv_mapfile_next(mf, &r.first);
   if (rc && rc != RV_EEMPTY) {
     fprintf(stderr, "logstat: %s: read error: %s\n", o.path, rv_strerror(rc));
     goto out;
   }
-  have_first = rc == 0;
+  r.have_first = rc == 0;
+  r.eof = rc != 0;
   const char *fmt_text = o.format;
   if (strcmp(fmt_text, "auto") == 0)
-    fmt_text = have_first ? detect_format(first.ptr, first.len) : "combined";
+    fmt_text = r.have_first ? detect_format(r.first.ptr, r.first.len) : "combined";
   rv_diag d = {0};
   rc = rv_logformat_compile(&fmt, fmt_text, NULL, &d);
   if (rc) {
@@ -332,103 +373,64 @@ int main(int argc, char **argv) {
     goto out;
   }
   const char *fmt_name = fmt_text == fmt_combined_rt ? "combined + $request_time" : fmt_text;
+  r.fmt = fmt;
 
-  r.nslots = o.threads;
-  r.slots = calloc(r.nslots, sizeof *r.slots);
-  if (!r.slots)
+  ws = calloc(o.threads, sizeof *ws);
+  if (!ws)
     goto nomem;
-  for (size_t i = 0; i < r.nslots; i++) {
-    if (agg_init(&r.slots[i].a, &o.flt) || rv_logparse_create(&r.slots[i].p, fmt, NULL)) {
-      r.nslots = i + 1;
+  for (; nws < o.threads; nws++) {
+    ws[nws].r = &r;
+    if (agg_init(&ws[nws].a, &o.flt))
+      goto nomem;
+    if (rv_logparse_create(&ws[nws].p, fmt, NULL)) {
+      agg_free(&ws[nws].a);
       goto nomem;
     }
   }
-  if (o.threads > 1) {
-    size_t cap = 2;
-    while (cap < 2 * o.threads)
-      cap *= 2;
-    rc = rv_workers_create(&pool, NULL, o.threads, cap);
-    if (rc) {
-      fprintf(stderr, "logstat: cannot start threads: %s\n", rv_strerror(rc));
-      goto out;
+  r.bar = o.progress == 1 || (o.progress == -1 && isatty(STDERR_FILENO) && !o.json);
+  r.t0 = r.last = now_s();
+  for (size_t i = 1; i < nws; i++) {
+    if (pthread_create(&ws[i].tid, NULL, work, &ws[i]) != 0) {
+      fprintf(stderr, "logstat: cannot start thread %zu; going on with %zu\n", i, i);
+      break;
     }
+    ws[i].started = true;
   }
-  bool bar = o.progress == 1 || (o.progress == -1 && isatty(STDERR_FILENO) && !o.json);
-  double t0 = now_s(), last = t0;
-  uint64_t read_bytes = 0;
-  for (uint64_t idx = 0; have_first; idx++) {
-    rv_mapfile_chunk c = first;
-    if (idx > 0) {
-      rc = rv_mapfile_next(mf, &c);
-      if (rc == RV_EEMPTY)
-        break;
-      if (rc) {
-        fprintf(stderr, "\nlogstat: %s: read error: %s\n", o.path, rv_strerror(rc));
-        goto out;
-      }
-    }
-    read_bytes += c.len - c.cut;
-    if (njobs == capjobs) {
-      capjobs = capjobs ? capjobs * 2 : 64;
-      job **nj = realloc(jobs, capjobs * sizeof *nj);
-      if (!nj) {
-        rv_mapfile_release(mf, &c);
-        goto nomem;
-      }
-      jobs = nj;
-    }
-    job *j = calloc(1, sizeof *j);
-    if (!j) {
-      rv_mapfile_release(mf, &c);
-      goto nomem;
-    }
-    *j = (job){.r = &r, .c = c, .idx = idx};
-    jobs[njobs++] = j;
-    if (pool)
-      rv_workers_submit(pool, job_fn, j);
-    else
-      job_fn(j);
-    if (bar) {
-      double t = now_s();
-      if (t - last > 0.1) {
-        uint64_t done = gz ? (uint64_t)gzoffset(gz) : rv_mapfile_consumed(mf);
-        progress(done, gz ? 0 : total, t0, false);
-        last = t;
-      }
-    }
-  }
-  if (pool)
-    rv_workers_wait(pool);
-  if (bar)
-    progress(gz ? (uint64_t)gzoffset(gz) : rv_mapfile_consumed(mf), gz ? 0 : total, t0, true);
-  double elapsed = now_s() - t0;
-  int jerr = atomic_load_explicit(&r.err, memory_order_relaxed);
-  if (jerr) {
-    fprintf(stderr, "logstat: %s\n", rv_strerror(jerr));
+  work(&ws[0]); /* the main thread works too */
+  for (size_t i = 1; i < nws; i++)
+    if (ws[i].started)
+      pthread_join(ws[i].tid, NULL);
+  if (r.bar)
+    progress(done_bytes(&r), r.gz ? 0 : r.total, r.t0, true);
+  double elapsed = now_s() - r.t0;
+  if (r.err) {
+    fprintf(stderr, "logstat: %s: %s\n", o.path, rv_strerror(r.err));
     goto out;
   }
 
-  /* Merge into slot 0 and resolve example line numbers. */
-  agg *a = &r.slots[0].a;
-  for (size_t i = 0; i < r.nslots; i++)
-    if (agg_flush(&r.slots[i].a))
+  /* Merge into worker 0 and turn (chunk, line) into absolute line numbers. */
+  agg *a = &ws[0].a;
+  for (size_t i = 0; i < nws; i++)
+    if (agg_flush(&ws[i].a))
       goto nomem;
-  for (size_t i = 1; i < r.nslots; i++)
-    if (agg_merge(a, &r.slots[i].a))
+  for (size_t i = 1; i < nws; i++)
+    if (agg_merge(a, &ws[i].a))
       goto nomem;
   qsort(a->ex, a->nex, sizeof a->ex[0], ex_cmp);
   uint64_t ex_line[MAX_EXAMPLES];
   uint64_t before = 0;
   size_t e = 0;
-  for (size_t k = 0; k < njobs && e < a->nex; k++) {
-    while (e < a->nex && a->ex[e].chunk == k)
-      ex_line[e] = before + a->ex[e].line, e++;
-    before += jobs[k]->lines;
+  for (uint64_t k = 0; k < r.next_idx && e < a->nex; k++) {
+    while (e < a->nex && a->ex[e].chunk == k) {
+      ex_line[e] = before + a->ex[e].line;
+      e++;
+    }
+    before += r.lines[k];
   }
   report rep = {.a = a,
                 .source = stdin_in ? "(stdin)" : o.path,
                 .format = fmt_name,
-                .input_bytes = read_bytes,
+                .input_bytes = r.read_bytes,
                 .top = o.top,
                 .has_reqtime = rv_logformat_has(fmt, RV_LOG_REQTIME),
                 .shrunk = rv_mapfile_shrunk(mf),
@@ -442,40 +444,37 @@ int main(int argc, char **argv) {
   }
   if (o.html) {
     FILE *h = fopen(o.html, "w");
-    if (!h || report_html(h, &rep) != 0 || fclose(h) != 0) {
+    int bad = !h || report_html(h, &rep) != 0;
+    if ((h && fclose(h) != 0) || bad) {
       fprintf(stderr, "logstat: %s: cannot write the HTML report\n", o.html);
       goto out;
     }
   }
-  if (bar || getenv("LOGSTAT_TIMING"))
+  if (r.bar || getenv("LOGSTAT_TIMING"))
     fprintf(stderr, "logstat: %.1f MB in %.3f s (%.0f MB/s, %zu thread%s, %s)\n",
-            (double)read_bytes / 1e6, elapsed, elapsed > 0 ? (double)read_bytes / elapsed / 1e6 : 0,
-            o.threads, o.threads == 1 ? "" : "s",
-            rv_mapfile_is_mapped(mf) ? "mmap"
-            : gz                     ? "zlib"
-                                     : "read");
-  status = rv_mapfile_shrunk(mf) ? 1 : 0;
+            (double)r.read_bytes / 1e6, elapsed,
+            elapsed > 0 ? (double)r.read_bytes / elapsed / 1e6 : 0, nws, nws == 1 ? "" : "s",
+            rv_mapfile_is_mapped(mf) ? "mmap" : r.gz ? "zlib" : "read");
+  if (rep.shrunk) {
+    fprintf(stderr, "logstat: %s shrank while being read; the report misses its end\n", o.path);
+    goto out;
+  }
+  status = 0;
   goto out;
 nomem:
   fprintf(stderr, "logstat: out of memory\n");
 out:
-  if (pool) {
-    rv_workers_wait(pool);
-    rv_workers_destroy(pool);
+  for (size_t i = 0; i < nws; i++) {
+    agg_free(&ws[i].a);
+    rv_logparse_destroy(ws[i].p);
   }
-  for (size_t i = 0; i < njobs; i++)
-    free(jobs[i]);
-  free(jobs);
-  if (r.slots) {
-    for (size_t i = 0; i < r.nslots; i++) {
-      agg_free(&r.slots[i].a);
-      rv_logparse_destroy(r.slots[i].p);
-    }
-    free(r.slots);
-  }
+  free(ws);
+  free(r.lines);
+  if (r.have_first)
+    rv_mapfile_release(mf, &r.first);
   rv_logformat_free(fmt);
   rv_mapfile_close(mf);
-  if (gz)
-    gzclose(gz);
+  if (r.gz)
+    gzclose(r.gz);
   return status;
 }
