@@ -323,6 +323,14 @@ static bool has_control(const uint8_t *p, size_t n) {
   return false;
 }
 
+/* Literals between fields are a few bytes: a loop beats a memcmp call. */
+static inline bool lit_eq(const uint8_t *a, const uint8_t *b, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (a[i] != b[i])
+      return false;
+  return true;
+}
+
 /* End of a value that stops at \p term; inside quotes \" does not count. */
 static size_t find_term(const uint8_t *p, size_t n, uint8_t term, bool quoted) {
   size_t i = 0;
@@ -484,8 +492,8 @@ rv_log_error rv_log_parse_line(const rv_logformat *f, const uint8_t *line, size_
     const fmt_item *it = &f->items[k];
     if (it->lit_len) {
       if (len - pos < it->lit_len)
-        return memcmp(line + pos, it->lit, len - pos) == 0 ? RV_LOG_ETRUNCATED : RV_LOG_ELITERAL;
-      if (memcmp(line + pos, it->lit, it->lit_len) != 0)
+        return lit_eq(line + pos, it->lit, len - pos) ? RV_LOG_ETRUNCATED : RV_LOG_ELITERAL;
+      if (!lit_eq(line + pos, it->lit, it->lit_len))
         return RV_LOG_ELITERAL;
       pos += it->lit_len;
     }
