@@ -79,12 +79,12 @@ typedef struct state {
   int err;
 } state;
 
-static char *keep(state *s, const rv_slice *f) {
+static const char *keep(state *s, const rv_slice *f) {
   char *p;
   if (s->none) { /* the floor: parse and touch the bytes, allocate nothing */
     s->allocs++;
     s->bytes += f->ptr[0] + f->len + 1;
-    return (char *)(uintptr_t)f->ptr; /* cast: never written in this mode */
+    return (const char *)f->ptr;
   }
   if (s->arena) {
     p = rv_arena_alloc(&s->a, f->len + 1, 1);
@@ -124,10 +124,12 @@ static int run(const char *mode, size_t chunks, size_t lines) {
   state s = {.arena = strcmp(mode, "arena") == 0, .none = strcmp(mode, "none") == 0};
   s.cap = lines * 4;
   s.kept = malloc(s.cap * sizeof *s.kept);
+  int status = 1;
   if (!text || !s.kept || rv_logformat_compile(&fmt, "combined", NULL, NULL) ||
       rv_logparse_create(&p, fmt, NULL) || (s.arena && rv_arena_init(&s.a, NULL, 1 << 20))) {
     fprintf(stderr, "alloc-bench: setup failed\n");
-    return 1;
+    s.arena = false;
+    goto fail;
   }
   /* Five rounds, the fastest one counts: the machine may be shared. */
   double secs = 0;
@@ -158,13 +160,15 @@ static int run(const char *mode, size_t chunks, size_t lines) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   printf("%.6f %" PRIu64 " %" PRIu64 " %ld\n", secs, allocs, bytes, ru.ru_maxrss);
+  status = s.err;
+fail:
   if (s.arena)
     rv_arena_free(&s.a);
   rv_logparse_destroy(p);
   rv_logformat_free(fmt);
   free(s.kept);
   free(text);
-  return s.err;
+  return status;
 }
 
 /* ---- the driver: one child per allocator --------------------------------- */
@@ -204,9 +208,13 @@ static bool run_child(const char *self, row *r, const char *chunks, const char *
   close(fd[0]);
   int st;
   waitpid(pid, &st, 0);
-  r->ok = WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
-          sscanf(buf, "%lf %" SCNu64 " %" SCNu64 " %ld", &r->secs, &r->allocs, &r->bytes,
-                 &r->rss_kb) == 4;
+  /* The child prints: seconds allocations bytes maxrss_kb */
+  char *e1 = NULL, *e2 = NULL, *e3 = NULL, *e4 = NULL;
+  r->secs = strtod(buf, &e1);
+  r->allocs = strtoull(e1, &e2, 10);
+  r->bytes = strtoull(e2, &e3, 10);
+  r->rss_kb = strtol(e3, &e4, 10);
+  r->ok = WIFEXITED(st) && WEXITSTATUS(st) == 0 && e4 != e3 && *e4 == '\n';
   return r->ok;
 }
 
@@ -230,8 +238,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: alloc-bench [--chunks N] [--lines N]\n");
     return 2;
   }
-  long nc = atol(chunks), nl = atol(lines);
-  if (nc <= 0 || nl <= 0 || nl > 10000000) {
+  char *end1, *end2;
+  long nc = strtol(chunks, &end1, 10), nl = strtol(lines, &end2, 10);
+  if (*end1 || *end2 || nc <= 0 || nl <= 0 || nl > 10000000) {
     fprintf(stderr, "alloc-bench: --chunks and --lines must be positive (lines <= 10^7)\n");
     return 2;
   }

@@ -15,10 +15,13 @@ static int mk(rv_map **m, rv_map_keys k) {
 int agg_init(agg *a, const filter *f) {
   memset(a, 0, sizeof *a);
   a->flt = f;
+  int rc = rv_arena_init(&a->counts, NULL, 0);
+  if (rc)
+    return rc;
   a->tmin = INT64_MAX;
   a->tmax = INT64_MIN;
   a->cur_min = INT64_MIN;
-  int rc = mk(&a->paths, RV_MAP_KEYS_COPY);
+  rc = mk(&a->paths, RV_MAP_KEYS_COPY);
   if (!rc)
     rc = mk(&a->clients, RV_MAP_KEYS_COPY);
   if (!rc)
@@ -33,31 +36,41 @@ void agg_free(agg *a) {
   rv_map_destroy(a->clients);
   rv_map_destroy(a->minutes);
   a->paths = a->clients = a->minutes = NULL;
+  rv_arena_free(&a->counts);
 }
 
-/* Add n to the count stored (as an integer in the pointer) under a key. */
-static int bump(rv_map *m, const uint8_t *k, size_t len, uint64_t n) {
+/* A new counter holding n, from the agg's arena (freed with the agg). */
+static uint64_t *counter(agg *a, uint64_t n) {
+  uint64_t *c = rv_arena_alloc(&a->counts, sizeof *c, _Alignof(uint64_t));
+  if (c)
+    *c = n;
+  return c;
+}
+
+/* Add n to the counter stored under a key (a new one if the key is new). */
+static int bump(agg *a, rv_map *m, const uint8_t *k, size_t len, uint64_t n) {
   void **v = rv_map_find(m, k, len);
   if (v) {
-    /* cast: counts are stored in the value pointer itself, never dereferenced */
-    *v = (void *)((uintptr_t)*v + (uintptr_t)n);
+    *(uint64_t *)*v += n;
     return 0;
   }
-  return rv_map_insert(m, k, len, (void *)(uintptr_t)n);
+  uint64_t *c = counter(a, n);
+  return c ? rv_map_insert(m, k, len, c) : RV_ENOMEM;
 }
 
-static int bump_u64(rv_map *m, uint64_t k, uint64_t n) {
+static int bump_u64(agg *a, rv_map *m, uint64_t k, uint64_t n) {
   void **v = rv_map_find_u64(m, k);
   if (v) {
-    *v = (void *)((uintptr_t)*v + (uintptr_t)n); /* cast: a count, see bump() */
+    *(uint64_t *)*v += n;
     return 0;
   }
-  return rv_map_insert_u64(m, k, (void *)(uintptr_t)n);
+  uint64_t *c = counter(a, n);
+  return c ? rv_map_insert_u64(m, k, c) : RV_ENOMEM;
 }
 
 int agg_flush(agg *a) {
   if (a->cur_cnt) {
-    int rc = bump_u64(a->minutes, (uint64_t)a->cur_min, a->cur_cnt);
+    int rc = bump_u64(a, a->minutes, (uint64_t)a->cur_min, a->cur_cnt);
     if (rc && !a->err)
       a->err = rc;
     a->cur_cnt = 0;
@@ -125,9 +138,9 @@ int agg_ok(void *ctx, const rv_log_record *r) {
   }
   int rc = 0;
   if (r->present & (1u << RV_LOG_PATH))
-    rc = bump(a->paths, r->f[RV_LOG_PATH].ptr, r->f[RV_LOG_PATH].len, 1);
+    rc = bump(a, a->paths, r->f[RV_LOG_PATH].ptr, r->f[RV_LOG_PATH].len, 1);
   if (!rc && (r->present & (1u << RV_LOG_ADDR)))
-    rc = bump(a->clients, r->f[RV_LOG_ADDR].ptr, r->f[RV_LOG_ADDR].len, 1);
+    rc = bump(a, a->clients, r->f[RV_LOG_ADDR].ptr, r->f[RV_LOG_ADDR].len, 1);
   if (rc && !a->err)
     a->err = rc;
   return rc;
@@ -160,18 +173,20 @@ void agg_bad(void *ctx, uint64_t line, rv_log_error e, const uint8_t *p, size_t 
   x->err = e;
   size_t k = 0;
   /* A printable copy for the report (reports escape it for JSON and HTML). */
-  for (size_t i = 0; i < n && k < sizeof x->text - 1; i++)
-    x->text[k++] = (p[i] >= 0x20 && p[i] < 0x7f) ? (char)p[i] : '.';
+  for (size_t i = 0; i < n && k < sizeof x->text - 1; i++) {
+    uint8_t ch = (p[i] >= 0x20 && p[i] < 0x7f) ? p[i] : (uint8_t)'.';
+    x->text[k++] = (char)ch;
+  }
   x->text[k] = 0;
 }
 
-static int merge_map(rv_map *dst, const rv_map *src, bool u64) {
+static int merge_map(agg *a, rv_map *dst, const rv_map *src, bool u64) {
   rv_map_iter it;
   rv_map_entry e;
   rv_map_iter_init(&it, src);
   while (rv_map_next(&it, &e)) {
-    int rc = u64 ? bump_u64(dst, e.key_u64, (uint64_t)(uintptr_t)*e.value)
-                 : bump(dst, e.key, e.len, (uint64_t)(uintptr_t)*e.value);
+    int rc = u64 ? bump_u64(a, dst, e.key_u64, agg_count(e.value))
+                 : bump(a, dst, e.key, e.len, agg_count(e.value));
     if (rc)
       return rc;
   }
@@ -204,11 +219,11 @@ int agg_merge(agg *d, const agg *s) {
     d->bad[x->err] = bad;
     d->chunk = save;
   }
-  int rc = merge_map(d->paths, s->paths, false);
+  int rc = merge_map(d, d->paths, s->paths, false);
   if (!rc)
-    rc = merge_map(d->clients, s->clients, false);
+    rc = merge_map(d, d->clients, s->clients, false);
   if (!rc)
-    rc = merge_map(d->minutes, s->minutes, true);
+    rc = merge_map(d, d->minutes, s->minutes, true);
   if (!rc && s->err)
     rc = s->err;
   return rc;
@@ -234,7 +249,7 @@ top_entry *agg_top(const rv_map *m, size_t n, size_t *got) {
   size_t i = 0;
   rv_map_iter_init(&it, m);
   while (rv_map_next(&it, &e))
-    all[i++] = (top_entry){e.key, e.len, (uint64_t)(uintptr_t)*e.value};
+    all[i++] = (top_entry){e.key, e.len, agg_count(e.value)};
   qsort(all, i, sizeof *all, top_cmp);
   *got = i < n ? i : n;
   return all;
@@ -273,7 +288,7 @@ minute_count *agg_minutes(const agg *a, size_t *got) {
   size_t i = 0;
   rv_map_iter_init(&it, a->minutes);
   while (rv_map_next(&it, &e))
-    v[i++] = (minute_count){(int64_t)e.key_u64, (uint64_t)(uintptr_t)*e.value};
+    v[i++] = (minute_count){(int64_t)e.key_u64, agg_count(e.value)};
   qsort(v, i, sizeof *v, min_cmp);
   *got = i;
   return v;
@@ -305,30 +320,36 @@ int filter_status(filter *f, const char *spec) {
   return 0;
 }
 
+/* n decimal digits at s, or -1. */
+static int num(const char *s, int n) {
+  int v = 0;
+  for (int i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  return v;
+}
+
 int parse_when(const char *s, int64_t *out) {
+  size_t len = strlen(s);
   char *end;
   long long v = strtoll(s, &end, 10);
-  if (*s && !*end) {
-    *out = v;
+  if (len && !*end && len != 10) {
+    *out = v; /* epoch seconds (a 10-character YYYY-MM-DD is a date) */
     return 0;
   }
-  int y, mo, d, h = 0, mi = 0, se = 0, n = 0;
-  size_t len = strlen(s);
-  if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) == 3 && (size_t)n == len) {
-    /* date only */
-  } else if (sscanf(s, "%4d-%2d-%2dT%2d:%2d%n", &y, &mo, &d, &h, &mi, &n) == 5 &&
-             (size_t)n == len) {
-    /* minutes */
-  } else if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &se, &n) == 6 &&
-             (size_t)n == len) {
-    /* seconds */
-  } else {
+  /* YYYY-MM-DD, then optionally THH:MM and :SS */
+  if (!(len == 10 || len == 16 || len == 19) || s[4] != '-' || s[7] != '-' ||
+      (len > 10 && (s[10] != 'T' || s[13] != ':')) || (len == 19 && s[16] != ':'))
     return RV_EINVAL;
-  }
+  int y = num(s, 4), mo = num(s + 5, 2), d = num(s + 8, 2);
+  int h = len > 10 ? num(s + 11, 2) : 0, mi = len > 10 ? num(s + 14, 2) : 0;
+  int se = len == 19 ? num(s + 17, 2) : 0;
+  if (y < 0 || mo < 1 || mo > 12 || d < 0 || h < 0 || mi < 0 || se < 0)
+    return RV_EINVAL;
   static const char *const mn[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  if (mo < 1 || mo > 12 || y < 0 || y > 9999)
-    return RV_EINVAL;
   char buf[40];
   snprintf(buf, sizeof buf, "%02d/%s/%04d:%02d:%02d:%02d +0000", d, mn[mo - 1], y, h, mi, se);
   return rv_log_parse_time((const uint8_t *)buf, strlen(buf), out) ? RV_EINVAL : 0;

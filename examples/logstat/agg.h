@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <rivet/core/arena.h>
 #include <rivet/core/map.h>
 #include <rivet/perf/logparse.h>
 
@@ -37,9 +38,10 @@ typedef struct agg {
   uint64_t rt_count;
   uint64_t rt_max;
   int64_t tmin, tmax;
-  rv_map *paths;   /* path -> count */
-  rv_map *clients; /* address -> count */
-  rv_map *minutes; /* epoch minute -> count */
+  rv_map *paths;   /* path -> uint64_t count (in #counts) */
+  rv_map *clients; /* address -> uint64_t count */
+  rv_map *minutes; /* epoch minute -> uint64_t count */
+  rv_arena counts; /* the counters the maps point to: one per distinct key */
   int64_t cur_min; /* the minute being counted (flushed on change) */
   uint64_t cur_cnt;
   example ex[MAX_EXAMPLES];
@@ -64,6 +66,9 @@ typedef struct top_entry {
   size_t len;
   uint64_t count;
 } top_entry;
+
+/* The count a map value points to. */
+static inline uint64_t agg_count(void *const *v) { return *(const uint64_t *)*v; }
 
 /* The \p n largest entries of a byte-keyed map, by count then key. Caller frees. */
 top_entry *agg_top(const rv_map *m, size_t n, size_t *got);

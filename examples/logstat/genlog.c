@@ -186,9 +186,10 @@ int main(int argc, char **argv) {
       junk = strtoull(v, &end, 10);
     else if (strcmp(a, "--rate") == 0)
       rate = strtod(v, &end);
-    else if (strcmp(a, "-o") == 0)
-      out = v, end = (char *)(uintptr_t)(v + strlen(v)); /* cast: strtol-style end pointer */
-    else {
+    else if (strcmp(a, "-o") == 0) {
+      out = v;
+      continue;
+    } else {
       usage();
       return 2;
     }

@@ -454,7 +454,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "logstat: %.1f MB in %.3f s (%.0f MB/s, %zu thread%s, %s)\n",
             (double)r.read_bytes / 1e6, elapsed,
             elapsed > 0 ? (double)r.read_bytes / elapsed / 1e6 : 0, nws, nws == 1 ? "" : "s",
-            rv_mapfile_is_mapped(mf) ? "mmap" : r.gz ? "zlib" : "read");
+            rv_mapfile_is_mapped(mf) ? "mmap"
+            : r.gz                   ? "zlib"
+                                     : "read");
   if (rep.shrunk) {
     fprintf(stderr, "logstat: %s shrank while being read; the report misses its end\n", o.path);
     goto out;

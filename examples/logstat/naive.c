@@ -21,7 +21,7 @@ int main(int argc, char **argv) {
     for (char *t = strtok_r(line, " \n", &save); t; t = strtok_r(NULL, " \n", &save)) {
       field++;
       if (field == 9) {
-        int s = atoi(t);
+        long s = strtol(t, NULL, 10);
         if (s >= 0 && s < 1000)
           status[s]++;
       } else if (field == 10) {

@@ -219,7 +219,7 @@ static unsigned month_of(const uint8_t *s) {
   /* Three letters, case as nginx and Apache print them. */
   static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
   for (unsigned i = 0; i < 12; i++)
-    if (memcmp(names + 3 * i, s, 3) == 0)
+    if (memcmp(names + (size_t)3 * i, s, 3) == 0)
       return i + 1;
   return 0;
 }

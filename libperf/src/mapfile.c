@@ -24,9 +24,9 @@
 /* One slot per live mapping. The handler reads base and len; open writes
  * them with release after mmap() and claims the slot with a CAS on used. */
 typedef struct slot {
-  atomic_int used;
   _Atomic(uintptr_t) base;
   _Atomic(size_t) len;
+  atomic_int used;
   atomic_int shrunk;
 } slot;
 
@@ -41,13 +41,14 @@ static void on_sigbus(int sig, siginfo_t *si, void *uctx) {
     uintptr_t base = atomic_load_explicit(&slots[i].base, memory_order_acquire);
     size_t len = atomic_load_explicit(&slots[i].len, memory_order_acquire);
     if (base && a >= base && a - base < len) {
-      long pg = sysconf(_SC_PAGESIZE);
-      uintptr_t from = a & ~(uintptr_t)(pg - 1);
+      uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+      /* The page holding the fault: the address minus its offset in the page. */
+      char *from = (char *)si->si_addr - (a & (pg - 1));
+      size_t rest = base + len - (a & ~(pg - 1));
       /* mmap is a plain system call here (not formally async-signal-safe,
        * but it takes no user-space lock): zero pages replace the vanished
        * tail, and the faulting load is restarted and reads zeros. */
-      void *r = mmap((void *)from, base + len - from, PROT_READ,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+      void *r = mmap(from, rest, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
       if (r != MAP_FAILED) {
         atomic_store_explicit(&slots[i].shrunk, 1, memory_order_relaxed); /* a flag only */
         return;
@@ -116,7 +117,7 @@ struct rv_mapfile {
   const rv_alloc *alloc;
   size_t chunk;
   /* mapped mode */
-  const uint8_t *map;
+  uint8_t *map;
   uint64_t size;
   int slot;
   /* read mode */
@@ -248,7 +249,7 @@ void rv_mapfile_close(rv_mapfile *mf) {
     return;
   if (mf->map) {
     unregister_map(mf->slot);
-    munmap((void *)(uintptr_t)mf->map, (size_t)mf->size); /* cast: munmap takes void * */
+    munmap(mf->map, (size_t)mf->size);
   }
   if (mf->own_fd && mf->fd >= 0)
     close(mf->fd);

@@ -114,7 +114,7 @@ __attribute__((target("sse2"))) static size_t count_sse2(const uint8_t *p, size_
 __attribute__((target("sse2"))) static uint64_t mask16x4_sse2(const uint8_t *b, __m128i c) {
   uint64_t m = 0;
   for (unsigned j = 0; j < 4; j++) {
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(b + 16 * j));
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(b + (size_t)16 * j));
     m |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, c)) << (16 * j);
   }
   return m;

@@ -249,9 +249,10 @@ static void test_format_errors(void **state) {
   assert_int_equal(d.offset, 7);
   assert_int_equal(rv_logformat_compile(&f, "$status $status", NULL, &d), RV_EMALFORMED);
   assert_int_equal(rv_logformat_compile(&f, "$uri $request", NULL, &d), RV_EMALFORMED);
-  char many[400] = "";
-  for (int i = 0; i < 60; i++)
-    strcat(many, "$x ");
+  char many[400];
+  for (size_t i = 0; i < 60; i++)
+    memcpy(many + 3 * i, "$x ", 3);
+  many[180] = 0;
   assert_int_equal(rv_logformat_compile(&f, many, NULL, &d), RV_EMALFORMED);
   assert_null(f);
   /* Literal-only format: lines must equal it. */

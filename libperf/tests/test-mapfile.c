@@ -161,13 +161,13 @@ static void test_reader_and_cut(void **state) {
    * cut to its first bytes plus '\n', the rest skipped, later lines intact. */
   static uint8_t in[20000];
   size_t n = 0;
-  memcpy(in, "first\n", 6);
-  n = 6;
+  for (const char *s = "first\n"; *s; s++)
+    in[n++] = (uint8_t)*s;
   memset(in + n, 'L', 10000);
   n += 10000;
   in[n++] = '\n';
-  memcpy(in + n, "after\nlast\n", 11);
-  n += 11;
+  for (const char *s = "after\nlast\n"; *s; s++)
+    in[n++] = (uint8_t)*s;
   src s = {.p = in, .len = n, .step = 1000, .fail_at_call = -1};
   rv_mapfile *mf;
   assert_int_equal(rv_mapfile_open_reader(&mf, NULL, NULL, NULL), RV_EINVAL);
