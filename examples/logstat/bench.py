@@ -12,6 +12,7 @@ ratio to wc -l. Peak anonymous memory (RssAnon, i.e. not the file pages)
 of logstat is sampled on the 200 MB prefix and on the whole file.
 """
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -45,10 +46,17 @@ def warm(path):
             pass
 
 
+def cpu_children():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def timed(cmd, path, stdin_file=False):
-    times = []
+    """Median wall time and median CPU time (user + system) of the runs."""
+    times, cpus = [], []
     for _ in range(1 if quick else 3):
         warm(path)
+        c = cpu_children()
         t = time.perf_counter()
         if stdin_file:
             with open(path, "rb") as f:
@@ -57,7 +65,8 @@ def timed(cmd, path, stdin_file=False):
             subprocess.run(cmd + [path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            check=True)
         times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        cpus.append(cpu_children() - c)
+    return statistics.median(times), statistics.median(cpus)
 
 
 def peak_anon(cmd):
@@ -81,6 +90,7 @@ mb = os.path.getsize(big) / 1e6
 rows = []
 wc = timed(["wc", "-l"], big)
 rows.append(("wc -l", big, wc))
+load = os.getloadavg()[0]
 rows.append(("logstat -j 1", big, timed([logstat, "-j", "1", "--no-progress"], big)))
 rows.append((f"logstat -j {nproc}", big, timed([logstat, "-j", str(nproc), "--no-progress"], big)))
 if shutil.which("mawk"):
@@ -93,14 +103,19 @@ if shutil.which("goaccess"):
                         os.path.join(workdir, "goaccess.json")], slice50, stdin_file=False)))
 
 print(f"\nlogstat benchmark: {mb:.0f} MB combined log ({'quick' if quick else 'full'}), "
-      f"{nproc} CPUs, median of {1 if quick else 3} runs, page cache warmed before each")
-print(f"{'tool':28} {'MB':>8} {'seconds':>9} {'MB/s':>9} {'vs wc -l':>9}")
-wc_rate = mb / wc
-for name, path, t in rows:
+      f"{nproc} CPUs, median of {1 if quick else 3} runs, page cache warmed before each, "
+      f"load average {load:.1f} at the start")
+print("MB/s = MB / wall seconds; CPU MB/s = MB / (user + system) seconds, which a busy "
+      "machine disturbs less")
+print(f"{'tool':28} {'MB':>6} {'wall s':>8} {'MB/s':>7} {'vs wc':>7} {'CPU s':>8} "
+      f"{'CPU MB/s':>9} {'vs wc':>7}")
+wc_rate, wc_cpu = mb / wc[0], mb / max(wc[1], 1e-6)
+for name, path, (t, c) in rows:
     m = os.path.getsize(path) / 1e6
-    rate = m / t
-    print(f"{name:28} {m:8.0f} {t:9.3f} {rate:9.0f} {rate / wc_rate:9.3f}")
-by = {name: os.path.getsize(path) / 1e6 / t for name, path, t in rows}
+    rate, crate = m / t, m / max(c, 1e-6)
+    print(f"{name:28} {m:6.0f} {t:8.3f} {rate:7.0f} {rate / wc_rate:7.3f} {c:8.3f} "
+          f"{crate:9.0f} {crate / wc_cpu:7.3f}")
+by = {name: os.path.getsize(path) / 1e6 / t for name, path, (t, c) in rows}
 print(f"\nlogstat {nproc} threads / 1 thread: {by[f'logstat -j {nproc}'] / by['logstat -j 1']:.2f}x")
 for name in ("mawk '{c[$9]++}'", "naive fgets+strtok", "goaccess (50 MB slice)"):
     if name in by:
