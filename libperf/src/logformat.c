@@ -331,23 +331,33 @@ static inline bool lit_eq(const uint8_t *a, const uint8_t *b, size_t n) {
   return true;
 }
 
+/* Whether the byte at e is escaped: preceded by an odd run of backslashes. */
+static bool escaped(const uint8_t *p, size_t e) {
+  size_t bs = 0;
+  while (bs < e && p[e - 1 - bs] == '\\')
+    bs++;
+  return bs % 2 == 1;
+}
+
 /* End of a value that stops at \p term; inside quotes \" does not count. */
 static size_t find_term(const uint8_t *p, size_t n, uint8_t term, bool quoted) {
   size_t i = 0;
-  for (;;) {
+  /* Most fields (user, status, bytes, method) are a few bytes long: look
+   * at the first ones inline before paying for a memchr call. */
+  size_t quick = n < 16 ? n : 16;
+  for (; i < quick; i++)
+    if (p[i] == term && (!quoted || !escaped(p, i)))
+      return i;
+  while (i < n) {
     const uint8_t *q = memchr(p + i, term, n - i);
     if (!q)
       return n;
     size_t e = (size_t)(q - p);
-    if (!quoted || e == 0 || p[e - 1] != '\\')
-      return e;
-    size_t bs = 0;
-    while (bs < e && p[e - 1 - bs] == '\\')
-      bs++;
-    if (bs % 2 == 0)
+    if (!quoted || !escaped(p, e))
       return e;
     i = e + 1;
   }
+  return n;
 }
 
 static void set(rv_log_record *r, rv_log_field f, const uint8_t *p, size_t n) {
