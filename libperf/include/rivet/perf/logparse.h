@@ -130,7 +130,7 @@ RV_API void rv_logformat_free(rv_logformat *f);
 RV_API bool rv_logformat_has(const rv_logformat *f, rv_log_field field);
 
 /**
- * \brief Parse one line (without its `'\n'`; a trailing `'\r'` is ignored).
+ * \brief Parse one line, given without its newline (a trailing carriage return is ignored).
  * \param[in]  f     the format
  * \param[in]  line  the line's bytes (NULL only if \p len is 0)
  * \param[in]  len   their count
