@@ -121,6 +121,7 @@ static void fmt_time(char *out, size_t cap, int64_t t) {
            tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
+/* One junk line; returns the bytes written or -1. */
 static int junk_line(FILE *o, const char *ip, const char *ts, const char *good) {
   switch (rnd() % 4) {
   case 0: { /* binary noise */
@@ -131,23 +132,20 @@ static int junk_line(FILE *o, const char *ip, const char *ts, const char *good) 
       if (b[i] == '\n')
         b[i] = 0;
     }
-    fwrite(b, 1, n, o);
-    return fputc('\n', o) == EOF ? -1 : 0;
+    if (fwrite(b, 1, n, o) != n || fputc('\n', o) == EOF)
+      return -1;
+    return (int)n + 1;
   }
   case 1: /* TLS ClientHello on the plain port, as nginx logs it */
     return fprintf(o,
                    "%s - - [%s] \"\\x16\\x03\\x01\\x02\\x00\\x01\\x00\\x01\\xFC\\x03\\x03\" 400 "
                    "157 \"-\" \"-\"\n",
-                   ip, ts) < 0
-               ? -1
-               : 0;
+                   ip, ts);
   case 2: /* truncated (disk full, rotated mid-write) */
-    return fprintf(o, "%.*s\n", (int)(strlen(good) / 2), good) < 0 ? -1 : 0;
+    return fprintf(o, "%.*s\n", (int)(strlen(good) / 2), good);
   default: /* missing closing quote */
     return fprintf(o, "%s - - [%s] \"GET /index.html HTTP/1.1\" 200 512 \"-\" \"Mozilla/5.0\n", ip,
-                   ts) < 0
-               ? -1
-               : 0;
+                   ts);
   }
 }
 
@@ -239,16 +237,12 @@ int main(int argc, char **argv) {
     if (reqtime)
       len += snprintf(line + len, sizeof line - (size_t)len, " %.3f",
                       -log(1.0 - unif()) * (st >= 500 ? 0.8 : 0.05));
-    int rc;
-    if (junk && rnd() % 1000 < junk)
-      rc = junk_line(o, ip, ts, line);
-    else
-      rc = fprintf(o, "%s\n", line) < 0 ? -1 : 0;
-    if (rc) {
+    int w = junk && rnd() % 1000 < junk ? junk_line(o, ip, ts, line) : fprintf(o, "%s\n", line);
+    if (w < 0) {
       perror("genlog: write");
       return 1;
     }
-    written += (uint64_t)len + 1;
+    written += (uint64_t)w;
   }
   int bad = fflush(o) != 0;
   if (out && fclose(o) != 0)
