@@ -234,9 +234,9 @@ int main(int argc, char **argv) {
     int len = snprintf(line, sizeof line, "%s - %s [%s] \"%s %s%s HTTP/1.1\" %d %llu \"%s\" \"%s\"",
                        ip, rnd() % 50 == 0 ? "admin" : "-", ts, methods[rnd() % 15], path, q, st,
                        bytes, referers[rnd() % 7], agents[rnd() % 12]);
-    if (reqtime)
-      len += snprintf(line + len, sizeof line - (size_t)len, " %.3f",
-                      -log(1.0 - unif()) * (st >= 500 ? 0.8 : 0.05));
+    if (reqtime && len > 0 && (size_t)len < sizeof line)
+      snprintf(line + len, sizeof line - (size_t)len, " %.3f",
+               -log(1.0 - unif()) * (st >= 500 ? 0.8 : 0.05));
     int w = junk && rnd() % 1000 < junk ? junk_line(o, ip, ts, line) : fprintf(o, "%s\n", line);
     if (w < 0) {
       perror("genlog: write");
