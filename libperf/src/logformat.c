@@ -4,6 +4,10 @@
 
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "logparse-internal.h"
 
 /* ---- formats ----------------------------------------------------------- */
@@ -301,27 +305,37 @@ static bool parse_decimal(const uint8_t *s, size_t n, uint64_t *micro) {
 
 /* ---- one line ---------------------------------------------------------- */
 
+static bool is_control(uint8_t c) { return (c < 0x20 && c != '\t') || c == 0x7f; }
+
+#if defined(__SSE2__)
+/* Bytes below 0x20 except tab, and DEL, 16 at a time (SSE2 is part of the
+ * x86-64 baseline, so no run-time dispatch is needed here). */
 static bool has_control(const uint8_t *p, size_t n) {
-  /* Bytes below 0x20 except tab, and DEL: 8 at a time with the "has a byte
-   * less than 0x20" bit trick, then an exact look at a suspicious word. */
+  const __m128i below = _mm_set1_epi8(0x1f), tab = _mm_set1_epi8('\t');
+  const __m128i del = _mm_set1_epi8(0x7f);
   size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t x;
-    memcpy(&x, p + i, 8); /* memcpy: unaligned load without a type pun */
-    uint64_t lt = (x - 0x2020202020202020ull) & ~x & 0x8080808080808080ull;
-    uint64_t del = ((x ^ 0x7f7f7f7f7f7f7f7full) - 0x0101010101010101ull) &
-                   ~(x ^ 0x7f7f7f7f7f7f7f7full) & 0x8080808080808080ull;
-    if (lt | del) {
-      for (size_t k = i; k < i + 8; k++)
-        if ((p[k] < 0x20 && p[k] != '\t') || p[k] == 0x7f)
-          return true;
-    }
+  for (; i + 16 <= n; i += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i)); /* unaligned load */
+    /* v <= 0x1f (unsigned) exactly when min(v, 0x1f) == v */
+    __m128i lt = _mm_cmpeq_epi8(_mm_min_epu8(v, below), v);
+    __m128i bad =
+        _mm_or_si128(_mm_andnot_si128(_mm_cmpeq_epi8(v, tab), lt), _mm_cmpeq_epi8(v, del));
+    if (_mm_movemask_epi8(bad))
+      return true;
   }
   for (; i < n; i++)
-    if ((p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f)
+    if (is_control(p[i]))
       return true;
   return false;
 }
+#else
+static bool has_control(const uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (is_control(p[i]))
+      return true;
+  return false;
+}
+#endif
 
 /* Literals between fields are a few bytes: a loop beats a memcmp call. */
 static inline bool lit_eq(const uint8_t *a, const uint8_t *b, size_t n) {
