@@ -93,3 +93,8 @@ if command -v arm-none-eabi-gcc >/dev/null && command -v qemu-system-arm >/dev/n
 else
   echo "(skipped: needs gcc-arm-none-eabi and qemu-system-arm; make deps installs them)"
 fi
+
+say "logstat: access-log report on a generated log (rivet-perf scan/mapfile/logparse, examples/logstat)"
+"$build/examples/logstat/genlog" --lines 50000 --reqtime --seed 3 -o "$build/demo-access.log"
+"$build/examples/logstat/logstat" --top 5 --html "$build/demo-access.html" "$build/demo-access.log"
+echo "(HTML report with charts: $build/demo-access.html)"

@@ -11,6 +11,9 @@ packages=(
   libprotobuf-c-dev protobuf-c-compiler nanopb libnanopb-dev
   # libraries rivet links
   libxxhash-dev libsodium-dev libjansson-dev
+  libxxhash-dev libsodium-dev zlib1g-dev
+  # logstat benchmark baselines
+  mawk goaccess
   # tests
   libcmocka-dev libclang-rt-14-dev valgrind
   # libnet server benchmark baselines; nc for the chat example session

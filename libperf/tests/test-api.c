@@ -8,6 +8,8 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <rivet/core/err.h>
 #include <rivet/perf.h>
@@ -75,10 +77,82 @@ static void test_public_surface(void **state) {
   fclose(devnull);
 }
 
+static int count_ok(void *ctx, const rv_log_record *r) {
+  *(uint64_t *)ctx += r->bytes;
+  return 0;
+}
+
+/* scan, mapfile and logparse through the shared library. */
+static void test_scan_mapfile_logparse(void **state) {
+  (void)state;
+  assert_int_equal(rv_scan_force(rv_scan_best()), 0);
+  assert_int_equal(rv_scan_active(), rv_scan_best());
+  assert_non_null(rv_scan_impl_name(rv_scan_active()));
+  assert_int_equal(rv_scan_byte("ab\n", 3, '\n'), 2);
+  assert_int_equal(rv_scan_count("a\nb\n", 4, '\n'), 2);
+  rv_scan_set set;
+  assert_int_equal(rv_scan_set_init(&set, (const uint8_t *)"[]", 2), 0);
+  assert_int_equal(rv_scan_any("ab]", 3, &set), 2);
+  uint8_t block[64] = {0};
+  block[5] = ' ';
+  rv_scan_masks m;
+  rv_scan_struct64(block, &m);
+  assert_int_equal(m.space, 1u << 5);
+
+  static const char log[] = "1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] \"GET / HTTP/1.1\" 200 7 "
+                            "\"-\" \"ua\"\njunk\n";
+  char path[] = "/tmp/rv-perf-api-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  FILE *f = fdopen(fd, "w");
+  assert_non_null(f);
+  fputs(log, f);
+  fclose(f);
+  rv_mapfile *mf;
+  assert_int_equal(rv_mapfile_open(&mf, path, NULL), 0);
+  assert_true(rv_mapfile_is_mapped(mf));
+  assert_int_equal(rv_mapfile_size(mf), sizeof log - 1);
+  assert_non_null(rv_mapfile_data(mf));
+  rv_logformat *fmt;
+  assert_int_equal(rv_logformat_compile(&fmt, "combined", NULL, NULL), 0);
+  assert_true(rv_logformat_has(fmt, RV_LOG_AGENT));
+  rv_logparse *p;
+  assert_int_equal(rv_logparse_create(&p, fmt, NULL), 0);
+  rv_mapfile_chunk c;
+  uint64_t bytes = 0;
+  while (rv_mapfile_next(mf, &c) == 0) {
+    assert_int_equal(rv_logparse_feed(p, c.ptr, c.len, count_ok, NULL, &bytes), 0);
+    rv_mapfile_release(mf, &c);
+  }
+  assert_int_equal(rv_logparse_finish(p, count_ok, NULL, &bytes), 0);
+  assert_int_equal(bytes, 7);
+  assert_int_equal(rv_logparse_lines(p), 2);
+  assert_int_equal(rv_logparse_malformed(p, RV_LOG_ETRUNCATED), 1);
+  assert_int_equal(rv_mapfile_consumed(mf), sizeof log - 1);
+  assert_false(rv_mapfile_shrunk(mf));
+  assert_int_equal(rv_mapfile_line_end((const uint8_t *)"a\nb", 3, 0), 2);
+  rv_log_record r;
+  assert_int_equal(rv_log_parse_line(fmt, (const uint8_t *)"x", 1, &r), RV_LOG_ETRUNCATED);
+  assert_string_equal(rv_log_error_name(RV_LOG_EBINARY), "binary");
+  int64_t t;
+  assert_int_equal(rv_log_parse_time((const uint8_t *)"01/Jan/1970:00:01:00 +0000", 26, &t), 0);
+  assert_int_equal(t, 60);
+  rv_logparse_reset(p, 5);
+  rv_logparse_destroy(p);
+  rv_logformat_free(fmt);
+  rv_mapfile_close(mf);
+  unlink(path);
+  rv_mapfile *rd;
+  assert_int_equal(rv_mapfile_open_reader(&rd, NULL, NULL, NULL), RV_EINVAL);
+  rv_mapfile_chunk z = {0};
+  rv_mapfile_chunk_free(NULL, &z);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_version),
       cmocka_unit_test(test_public_surface),
+      cmocka_unit_test(test_scan_mapfile_logparse),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

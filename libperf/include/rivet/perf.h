@@ -14,4 +14,7 @@
 #pragma once
 
 #include <rivet/perf/bench.h>
+#include <rivet/perf/logparse.h>
+#include <rivet/perf/mapfile.h>
+#include <rivet/perf/scan.h>
 #include <rivet/perf/version.h>
