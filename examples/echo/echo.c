@@ -67,8 +67,8 @@ static int worker(unsigned index, void *user) {
     rv_loop_free(l);
     return 1;
   }
-  (void)rv_log_info(g_log, "listening", RV_LOG_UINT("worker", index),
-                    RV_LOG_STR("host", cfg.host), RV_LOG_UINT("port", rv_server_port(s)));
+  (void)rv_log_info(g_log, "listening", RV_LOG_UINT("worker", index), RV_LOG_STR("host", cfg.host),
+                    RV_LOG_UINT("port", rv_server_port(s)));
   (void)rv_loop_signal_start(l, SIGTERM, on_signal, s);
   (void)rv_loop_signal_start(l, SIGINT, on_signal, s);
   rc = rv_loop_run(l);
@@ -120,8 +120,8 @@ static bool parse_num(const char *prog, int flag, const char *s, unsigned long l
   /* strtoull accepts a leading '-' and negates: reject any sign. */
   bool digits = s[0] >= '0' && s[0] <= '9';
   if (!digits || end == s || *end != '\0' || errno == ERANGE || v < lo || v > hi) {
-    fprintf(stderr, "%s: -%c: invalid value '%s' (expected a number in %llu..%llu)\n", prog,
-            flag, s, lo, hi);
+    fprintf(stderr, "%s: -%c: invalid value '%s' (expected a number in %llu..%llu)\n", prog, flag,
+            s, lo, hi);
     usage(stderr, prog);
     return false;
   }
@@ -140,8 +140,7 @@ int main(int argc, char **argv) {
   g_cfg.cb.on_shutdown = on_shutdown;
   unsigned workers = 1;
   const char *prog = "echo";
-  static const struct option longopts[] = {{"help", no_argument, NULL, 'Z'},
-                                           {NULL, 0, NULL, 0}};
+  static const struct option longopts[] = {{"help", no_argument, NULL, 'Z'}, {NULL, 0, NULL, 0}};
   opterr = 0; /* the messages below name the flag and add the usage */
   int opt;
   while ((opt = getopt_long(argc, argv, ":h:p:w:i:c:b:H:L:", longopts, NULL)) != -1) {
@@ -167,7 +166,7 @@ int main(int argc, char **argv) {
       g_cfg.idle_timeout_ms = (uint32_t)v;
       break;
     case 'c':
-      ok = parse_num(prog, opt, optarg, 1, 16u * 1024u * 1024u, &v);
+      ok = parse_num(prog, opt, optarg, 1, 16ull * 1024 * 1024, &v);
       g_cfg.read_chunk = (size_t)v;
       break;
     case 'b':

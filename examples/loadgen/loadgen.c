@@ -431,8 +431,8 @@ static bool parse_num(int flag, const char *s, unsigned long long lo, unsigned l
   /* strtoull accepts a leading '-' and negates: reject any sign. */
   bool digits = s[0] >= '0' && s[0] <= '9';
   if (!digits || end == s || *end != '\0' || errno == ERANGE || v < lo || v > hi) {
-    fprintf(stderr, "loadgen: -%c: invalid value '%s' (expected a number in %llu..%llu)\n", flag,
-            s, lo, hi);
+    fprintf(stderr, "loadgen: -%c: invalid value '%s' (expected a number in %llu..%llu)\n", flag, s,
+            lo, hi);
     usage(stderr);
     return false;
   }
@@ -441,8 +441,7 @@ static bool parse_num(int flag, const char *s, unsigned long long lo, unsigned l
 }
 
 int main(int argc, char **argv) {
-  static const struct option longopts[] = {{"help", no_argument, NULL, 'Z'},
-                                           {NULL, 0, NULL, 0}};
+  static const struct option longopts[] = {{"help", no_argument, NULL, 'Z'}, {NULL, 0, NULL, 0}};
   opterr = 0; /* the messages below name the flag and add the usage */
   int opt;
   while ((opt = getopt_long(argc, argv, ":h:p:c:P:a:d:r:q:m:S:Bk:", longopts, NULL)) != -1) {
