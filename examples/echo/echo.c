@@ -4,13 +4,19 @@
  * delivered before the connections close).
  *
  *   echo [-h host] [-p port] [-w workers] [-i idle_ms] [-c read_chunk]
- *        [-b pool_blocks] [-H high_wm] [-L low_wm]
+ *        [-b pool_blocks] [-H high_wm] [-L low_wm] [--help]
  *
- * Logs JSON lines (rivet-core log) to stderr; each worker logs its counters
- * when it exits. */
+ * `echo --help` lists every flag with its default; see README.md.
+ * Logs JSON lines (rivet-core log) to stderr: each worker logs the port it
+ * listens on when it starts and its counters when it exits. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +67,8 @@ static int worker(unsigned index, void *user) {
     rv_loop_free(l);
     return 1;
   }
+  (void)rv_log_info(g_log, "listening", RV_LOG_UINT("worker", index), RV_LOG_STR("host", cfg.host),
+                    RV_LOG_UINT("port", rv_server_port(s)));
   (void)rv_loop_signal_start(l, SIGTERM, on_signal, s);
   (void)rv_loop_signal_start(l, SIGINT, on_signal, s);
   rc = rv_loop_run(l);
@@ -77,6 +85,50 @@ static int worker(unsigned index, void *user) {
   return rc == 0 ? 0 : 1;
 }
 
+static void usage(FILE *f, const char *prog) {
+  fprintf(f,
+          "usage: %s [-h host] [-p port] [-w workers] [-i idle_ms] [-c read_chunk]\n"
+          "       [-b pool_blocks] [-H high_wm] [-L low_wm] [--help]\n"
+          "\n"
+          "Echo server on libnet (rv_loop + rv_server), run by rv_prefork workers\n"
+          "sharing the port (SO_REUSEPORT). SIGTERM/SIGINT stops it gracefully.\n"
+          "Logs JSON lines to stderr.\n"
+          "\n"
+          "  -h host         IPv4 address to listen on (default 127.0.0.1)\n"
+          "  -p port         TCP port, 0..65535; 0 = a free port, logged by each\n"
+          "                  worker in its \"listening\" line (default 7000)\n"
+          "  -w workers      worker processes, 1..1024 (default 1)\n"
+          "  -i idle_ms      close a connection idle this many milliseconds;\n"
+          "                  0 = never (default 120000)\n"
+          "  -c read_chunk   read buffer bytes per read, 1..16777216 (default 4096)\n"
+          "  -b pool_blocks  pooled read buffers per worker, >= 1 (default 4096)\n"
+          "  -H high_wm      queued output bytes per connection that pause its\n"
+          "                  reads, >= 1 (default %zu)\n"
+          "  -L low_wm       queued output bytes that resume them, < high_wm\n"
+          "                  (default %zu)\n"
+          "  --help          print this help and exit\n",
+          prog, g_cfg.high_watermark, g_cfg.low_watermark);
+}
+
+/* Parses a decimal number in [lo, hi] for flag -`flag`; on error prints the
+ * reason and the usage to stderr and returns false. */
+static bool parse_num(const char *prog, int flag, const char *s, unsigned long long lo,
+                      unsigned long long hi, unsigned long long *out) {
+  char *end = NULL;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  /* strtoull accepts a leading '-' and negates: reject any sign. */
+  bool digits = s[0] >= '0' && s[0] <= '9';
+  if (!digits || end == s || *end != '\0' || errno == ERANGE || v < lo || v > hi) {
+    fprintf(stderr, "%s: -%c: invalid value '%s' (expected a number in %llu..%llu)\n", prog, flag,
+            s, lo, hi);
+    usage(stderr, prog);
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
 int main(int argc, char **argv) {
   rv_server_config_default(&g_cfg);
   g_cfg.reuseport = true;
@@ -87,40 +139,81 @@ int main(int argc, char **argv) {
   g_cfg.cb.on_data = on_data;
   g_cfg.cb.on_shutdown = on_shutdown;
   unsigned workers = 1;
+  const char *prog = "echo";
+  static const struct option longopts[] = {{"help", no_argument, NULL, 'Z'}, {NULL, 0, NULL, 0}};
+  opterr = 0; /* the messages below name the flag and add the usage */
   int opt;
-  while ((opt = getopt(argc, argv, "h:p:w:i:c:b:H:L:")) != -1) {
+  while ((opt = getopt_long(argc, argv, ":h:p:w:i:c:b:H:L:", longopts, NULL)) != -1) {
+    unsigned long long v = 0;
+    bool ok = true;
     switch (opt) {
+    case 'Z':
+      usage(stdout, prog);
+      return 0;
     case 'h':
       g_cfg.host = optarg;
       break;
     case 'p':
-      g_cfg.port = (uint16_t)strtoul(optarg, NULL, 10);
+      ok = parse_num(prog, opt, optarg, 0, 65535, &v);
+      g_cfg.port = (uint16_t)v;
       break;
     case 'w':
-      workers = (unsigned)strtoul(optarg, NULL, 10);
+      ok = parse_num(prog, opt, optarg, 1, 1024, &v);
+      workers = (unsigned)v;
       break;
     case 'i':
-      g_cfg.idle_timeout_ms = (uint32_t)strtoul(optarg, NULL, 10);
+      ok = parse_num(prog, opt, optarg, 0, UINT32_MAX, &v);
+      g_cfg.idle_timeout_ms = (uint32_t)v;
       break;
     case 'c':
-      g_cfg.read_chunk = strtoul(optarg, NULL, 10);
+      ok = parse_num(prog, opt, optarg, 1, 16ull * 1024 * 1024, &v);
+      g_cfg.read_chunk = (size_t)v;
       break;
     case 'b':
-      g_cfg.pool_blocks = strtoul(optarg, NULL, 10);
+      ok = parse_num(prog, opt, optarg, 1, SIZE_MAX / 2, &v);
+      g_cfg.pool_blocks = (size_t)v;
       break;
     case 'H':
-      g_cfg.high_watermark = strtoul(optarg, NULL, 10);
+      ok = parse_num(prog, opt, optarg, 1, SIZE_MAX / 2, &v);
+      g_cfg.high_watermark = (size_t)v;
       break;
     case 'L':
-      g_cfg.low_watermark = strtoul(optarg, NULL, 10);
+      ok = parse_num(prog, opt, optarg, 0, SIZE_MAX / 2, &v);
+      g_cfg.low_watermark = (size_t)v;
       break;
+    case ':':
+      fprintf(stderr, "%s: option -%c needs a value\n", prog, optopt);
+      usage(stderr, prog);
+      return 2;
     default:
-      fprintf(stderr,
-              "usage: %s [-h host] [-p port] [-w workers] [-i idle_ms] [-c read_chunk] "
-              "[-b pool_blocks] [-H high_wm] [-L low_wm]\n",
-              argv[0]);
+      if (optopt != 0) {
+        fprintf(stderr, "%s: unknown option -%c\n", prog, optopt);
+      } else {
+        fprintf(stderr, "%s: unknown option %s\n", prog, argv[optind - 1]);
+      }
+      usage(stderr, prog);
       return 2;
     }
+    if (!ok) {
+      return 2;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
+    usage(stderr, prog);
+    return 2;
+  }
+  if (g_cfg.low_watermark >= g_cfg.high_watermark) {
+    fprintf(stderr, "%s: -L: low watermark %zu must be below the high watermark -H %zu\n", prog,
+            g_cfg.low_watermark, g_cfg.high_watermark);
+    usage(stderr, prog);
+    return 2;
+  }
+  struct in_addr ia;
+  if (inet_pton(AF_INET, g_cfg.host, &ia) != 1) {
+    fprintf(stderr, "%s: -h: '%s' is not an IPv4 address\n", prog, g_cfg.host);
+    usage(stderr, prog);
+    return 2;
   }
   rv_log_field app = RV_LOG_STR("app", "echo");
   rv_log_options lo = {.fields = &app, .nfields = 1};

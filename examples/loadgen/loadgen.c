@@ -3,28 +3,21 @@
  * throughput, latency percentiles and delivery. Stops by itself.
  *
  *   loadgen [-h host] [-p port] [-c conns] [-P procs] [-a naddrs] [-d secs]
- *           [-r rate] [-q depth] [-m size] [-S bytes_per_s] [-B] [-k cmd]
+ *           [-r rate] [-q depth] [-m size] [-S bytes_per_s] [-B] [-k secs]
+ *           [--help]
  *
- *   -c conns   total connections (default 100)
- *   -P procs   processes (each holds conns/procs; keep each under the fd limit)
- *   -a naddrs  source addresses 127.0.0.2 .. 127.0.0.(1+naddrs) (default 1);
- *              one address reaches a port with at most ~28k connections
- *   -d secs    how long to hold the connections and send (default 5)
- *   -r rate    open loop: total messages per second over all connections
- *   -q depth   closed loop (when -r is 0): messages in flight per connection
- *   -m size    message bytes, >= 16 (default 32)
- *   -S bps     read at most this many bytes per second per connection
- *   -B         blast: send as fast as the socket takes it (with -S: a slow
- *              reader that should trigger the server's backpressure)
- *   -k secs    after this many seconds of sending, run `kill -TERM $LOADGEN_KILL`
- *              (graceful-shutdown test: every echo received must be intact)
+ * `loadgen --help` describes every flag with its default and units (see
+ * usage() below and README.md). -k sends SIGTERM to the pid in the
+ * environment variable LOADGEN_KILL (graceful-shutdown test).
  *
  * Prints one `loadgen:` line of key=value results. Exit status 0 when every
- * connection was established and (without -B/-k) every message came back. */
+ * connection was established and (without -B/-k) every message came back;
+ * 1 otherwise; 2 for bad arguments. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -391,55 +384,151 @@ static uint64_t pct(const result *r, double p) {
   return 0;
 }
 
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: loadgen [-h host] [-p port] [-c conns] [-P procs] [-a naddrs] [-d secs]\n"
+          "               [-r rate] [-q depth] [-m size] [-S bytes_per_s] [-B] [-k secs]\n"
+          "               [--help]\n"
+          "\n"
+          "Opens conns TCP connections to an echo server, holds them secs seconds while\n"
+          "sending timestamped messages, checks every echo, and prints one line:\n"
+          "  loadgen: conns=.. failed=.. closed_early=.. connect_rate=../s sent=..\n"
+          "  received=.. lost=.. corrupt=.. truncated=.. msgs_per_s=.. rx_MB_per_s=..\n"
+          "  p50_us=.. p99_us=.. p999_us=..\n"
+          "Exit 0 if every connection was established and (without -B/-k) every\n"
+          "message came back intact, 1 otherwise, 2 for bad arguments.\n"
+          "\n"
+          "  -h host   server IPv4 address (default 127.0.0.1)\n"
+          "  -p port   server TCP port, 1..65535 (default 7000)\n"
+          "  -c conns  total connections, 1..10000000, >= procs (default 100)\n"
+          "  -P procs  client processes sharing the connections, 1..%d (default 1);\n"
+          "            keep conns/procs under the fd limit (ulimit -n)\n"
+          "  -a naddrs source addresses 127.0.0.2 .. 127.0.0.(1+naddrs), 1..250\n"
+          "            (default 1); one address reaches a port with ~28k connections\n"
+          "  -d secs   seconds to hold the connections and send, 0..86400 (default 5)\n"
+          "  -r rate   open loop: messages per second over all connections;\n"
+          "            0 = closed loop with -q (default 0)\n"
+          "  -q depth  closed loop: messages in flight per connection, 1..65536\n"
+          "            (default 1)\n"
+          "  -m size   message bytes, 16..4096 (default 32)\n"
+          "  -S bps    read at most this many bytes per second per connection;\n"
+          "            0 = unlimited (default 0)\n"
+          "  -B        blast: send as fast as the socket takes it, no checking (with\n"
+          "            -S: a slow reader that triggers the server's backpressure)\n"
+          "  -k secs   after secs seconds of sending, send SIGTERM to the pid in\n"
+          "            $LOADGEN_KILL (graceful-shutdown test); 0 = never (default 0)\n"
+          "  --help    print this help and exit\n",
+          MAX_PROCS);
+}
+
+/* Parses a decimal number in [lo, hi] for flag -`flag`; on error prints the
+ * reason and the usage to stderr and returns false. */
+static bool parse_num(int flag, const char *s, unsigned long long lo, unsigned long long hi,
+                      unsigned long long *out) {
+  char *end = NULL;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  /* strtoull accepts a leading '-' and negates: reject any sign. */
+  bool digits = s[0] >= '0' && s[0] <= '9';
+  if (!digits || end == s || *end != '\0' || errno == ERANGE || v < lo || v > hi) {
+    fprintf(stderr, "loadgen: -%c: invalid value '%s' (expected a number in %llu..%llu)\n", flag, s,
+            lo, hi);
+    usage(stderr);
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
 int main(int argc, char **argv) {
+  static const struct option longopts[] = {{"help", no_argument, NULL, 'Z'}, {NULL, 0, NULL, 0}};
+  opterr = 0; /* the messages below name the flag and add the usage */
   int opt;
-  while ((opt = getopt(argc, argv, "h:p:c:P:a:d:r:q:m:S:Bk:")) != -1) {
-    unsigned long v = optarg != NULL ? strtoul(optarg, NULL, 10) : 0;
+  while ((opt = getopt_long(argc, argv, ":h:p:c:P:a:d:r:q:m:S:Bk:", longopts, NULL)) != -1) {
+    unsigned long long v = 0;
+    bool ok = true;
     switch (opt) {
+    case 'Z':
+      usage(stdout);
+      return 0;
     case 'h':
       O.host = optarg;
       break;
     case 'p':
+      ok = parse_num(opt, optarg, 1, 65535, &v);
       O.port = (uint16_t)v;
       break;
     case 'c':
+      ok = parse_num(opt, optarg, 1, 10000000, &v);
       O.conns = (unsigned)v;
       break;
     case 'P':
+      ok = parse_num(opt, optarg, 1, MAX_PROCS, &v);
       O.procs = (unsigned)v;
       break;
     case 'a':
+      ok = parse_num(opt, optarg, 1, 250, &v);
       O.naddrs = (unsigned)v;
       break;
     case 'd':
+      ok = parse_num(opt, optarg, 0, 86400, &v);
       O.secs = (unsigned)v;
       break;
     case 'r':
+      ok = parse_num(opt, optarg, 0, 1000000000, &v);
       O.rate = v;
       break;
     case 'q':
+      ok = parse_num(opt, optarg, 1, 65536, &v);
       O.depth = (unsigned)v;
       break;
     case 'm':
+      ok = parse_num(opt, optarg, 16, 4096, &v);
       O.msg = (unsigned)v;
       break;
     case 'S':
+      ok = parse_num(opt, optarg, 0, 1000000000000ull, &v);
       O.slow = v;
       break;
     case 'B':
       O.blast = true;
       break;
     case 'k':
+      ok = parse_num(opt, optarg, 0, 86400, &v);
       O.kill_after = (unsigned)v;
       break;
+    case ':':
+      fprintf(stderr, "loadgen: option -%c needs a value\n", optopt);
+      usage(stderr);
+      return 2;
     default:
-      fprintf(stderr, "usage: see the comment at the top of loadgen.c\n");
+      if (optopt != 0) {
+        fprintf(stderr, "loadgen: unknown option -%c\n", optopt);
+      } else {
+        fprintf(stderr, "loadgen: unknown option %s\n", argv[optind - 1]);
+      }
+      usage(stderr);
+      return 2;
+    }
+    if (!ok) {
       return 2;
     }
   }
-  if (O.procs == 0 || O.procs > MAX_PROCS || O.conns < O.procs || O.naddrs == 0 || O.naddrs > 250 ||
-      O.msg < 16 || O.msg > 4096 || O.depth == 0) {
-    fprintf(stderr, "loadgen: bad arguments\n");
+  if (optind < argc) {
+    fprintf(stderr, "loadgen: unexpected argument '%s'\n", argv[optind]);
+    usage(stderr);
+    return 2;
+  }
+  if (O.conns < O.procs) {
+    fprintf(stderr, "loadgen: -c: %u connections cannot be shared by -P %u processes\n", O.conns,
+            O.procs);
+    usage(stderr);
+    return 2;
+  }
+  struct in_addr ia;
+  if (inet_pton(AF_INET, O.host, &ia) != 1) {
+    fprintf(stderr, "loadgen: -h: '%s' is not an IPv4 address\n", O.host);
+    usage(stderr);
     return 2;
   }
   /* Stop by itself, whatever happens: connect (<= 60 s), hold, 5 s drain. */
