@@ -6,36 +6,12 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-say "hexdump: rivet-core bytes and buffers (examples/hexdump)"
-printf 'rivet: independent C11 libraries\n\x00\x01\x02' | "$build/examples/hexdump/hexdump"
-
-say "ctcheck: is a compare constant time? (rivet-sec timing, examples/ctcheck)"
-"$build/examples/ctcheck/ctcheck" --target leaky -n 20000 --svg "$build/ctcheck-leaky.svg" || true
-"$build/examples/ctcheck/ctcheck" --target ct -n 200000 --svg "$build/ctcheck-ct.svg"
 say "memviz: ownership visualizer (examples/memviz): a valid script, step by step"
 "$build/examples/memviz/memviz" examples/memviz/scripts/functions.rv
 
 say "memviz: a script that breaks the rules is rejected (exit 1), with fixes that copy nothing"
 "$build/examples/memviz/memviz" examples/memviz/scripts/several.rv || echo "(memviz exited with $?)"
 "$build/examples/memviz/memviz" --html "$build/memviz-rc.html" examples/memviz/scripts/rc.rv
-say "wordfreq: rivet-core arena + vec (examples/vec)"
-printf 'The cat saw the dog. The DOG saw a cat; a cat ran!\nIt is the end.\n' | "$build/examples/vec/wordfreq" -n 5
-say "pool: producers and consumers sharing a fixed-size block pool (examples/pool)"
-"$build/examples/pool/pool" 100000
-
-say "keystore: sealed key store CLI (rivet-sec keystore, examples/keystore)"
-ks="$build/examples/keystore/keystore"
-kdir=$(mktemp -d)
-pf() { printf 'demo passphrase\n'; }
-"$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 init 3< <(pf)
-"$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 gen release-signing ed25519 3< <(pf)
-"$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 gen backup-key sym 3< <(pf)
-"$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 list 3< <(pf)
-echo 'firmware 1.0' >"$kdir/fw.bin"
-sig=$("$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 sign release-signing "$kdir/fw.bin" 3< <(pf))
-"$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 verify release-signing "$sig" "$kdir/fw.bin" 3< <(pf)
-"$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 list 3< <(echo wrong) || true
-rm -rf "$kdir"
 say "protocol: a key-value service in protocol v1 and v2, all four pairings (examples/protocol)"
 kv="$build/examples/protocol"
 kv_pids=()
@@ -94,7 +70,31 @@ else
   echo "(skipped: needs gcc-arm-none-eabi and qemu-system-arm; make deps installs them)"
 fi
 
+say "keystore: sealed key store CLI (rivet-sec keystore, examples/keystore)"
+ks="$build/examples/keystore/keystore"
+kdir=$(mktemp -d)
+pf() { printf 'demo passphrase\n'; }
+"$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 init 3< <(pf)
+"$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 gen release-signing ed25519 3< <(pf)
+"$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 gen backup-key sym 3< <(pf)
+"$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 list 3< <(pf)
+echo 'firmware 1.0' >"$kdir/fw.bin"
+sig=$("$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 sign release-signing "$kdir/fw.bin" 3< <(pf))
+"$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 verify release-signing "$sig" "$kdir/fw.bin" 3< <(pf)
+"$ks" -f "$kdir/keys.rvks" --passphrase-fd 3 list 3< <(echo wrong) || true
+rm -rf "$kdir"
 say "logstat: access-log report on a generated log (rivet-perf scan/mapfile/logparse, examples/logstat)"
 "$build/examples/logstat/genlog" --lines 50000 --reqtime --seed 3 -o "$build/demo-access.log"
 "$build/examples/logstat/logstat" --top 5 --html "$build/demo-access.html" "$build/demo-access.log"
 echo "(HTML report with charts: $build/demo-access.html)"
+
+say "ctcheck: is a compare constant time? (rivet-sec timing, examples/ctcheck)"
+"$build/examples/ctcheck/ctcheck" --target leaky -n 20000 --svg "$build/ctcheck-leaky.svg" || true
+"$build/examples/ctcheck/ctcheck" --target ct -n 200000 --svg "$build/ctcheck-ct.svg"
+say "wordfreq: rivet-core arena + vec (examples/vec)"
+printf 'The cat saw the dog. The DOG saw a cat; a cat ran!\nIt is the end.\n' | "$build/examples/vec/wordfreq" -n 5
+say "pool: producers and consumers sharing a fixed-size block pool (examples/pool)"
+"$build/examples/pool/pool" 100000
+
+say "hexdump: rivet-core bytes and buffers (examples/hexdump)"
+printf 'rivet: independent C11 libraries\n\x00\x01\x02' | "$build/examples/hexdump/hexdump"
