@@ -9,4 +9,6 @@
 
 #include <rivet/core.h>
 #include <rivet/net/frame.h>
+#include <rivet/net/http.h>
+#include <rivet/net/router.h>
 #include <rivet/net/version.h>
