@@ -10,5 +10,8 @@
 #include <rivet/core.h>
 #include <rivet/net/frame.h>
 #include <rivet/net/http.h>
+#include <rivet/net/metrics.h>
+#include <rivet/net/ratelimit.h>
 #include <rivet/net/router.h>
+#include <rivet/net/trace.h>
 #include <rivet/net/version.h>
