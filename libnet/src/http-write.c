@@ -180,7 +180,7 @@ int rv_http_response_end(rv_http_response *r, rv_slice body) {
   }
   if (body.ptr == NULL && body.len > 0) {
     r->error = RV_EINVAL;
-    return r->error;
+    return end_failed(r);
   }
   r->ended = true;
   /* 1xx, 204 and 304 have no body and no Content-Length (RFC 9110 §8.6). */
