@@ -223,7 +223,7 @@ static int find_or_add_family(rv_metrics *m, const char *name, const char *help,
 static int add_series(rv_metrics *m, const char *name, const char *help, int type,
                       const char *const *labels, size_t nlabels, const double *bounds,
                       size_t nbounds, series **out) {
-  if (m == NULL || out == NULL || !name_ok(name, true) || help == NULL ||
+  if (m == NULL || !name_ok(name, true) || help == NULL ||
       (labels == NULL && nlabels > 0)) {
     return RV_EINVAL;
   }
@@ -305,6 +305,9 @@ fail:
 int rv_metrics_counter(rv_metrics *m, const char *name, const char *help,
                        const char *const *labels, size_t nlabels, rv_counter **out) {
   series *s;
+  if (out == NULL) {
+    return RV_EINVAL;
+  }
   int rc = add_series(m, name, help, T_COUNTER, labels, nlabels, NULL, 0, &s);
   if (rc == RV_OK) {
     *out = &s->c;
@@ -315,6 +318,9 @@ int rv_metrics_counter(rv_metrics *m, const char *name, const char *help,
 int rv_metrics_gauge(rv_metrics *m, const char *name, const char *help, const char *const *labels,
                      size_t nlabels, rv_gauge **out) {
   series *s;
+  if (out == NULL) {
+    return RV_EINVAL;
+  }
   int rc = add_series(m, name, help, T_GAUGE, labels, nlabels, NULL, 0, &s);
   if (rc == RV_OK) {
     *out = &s->g;
@@ -326,6 +332,9 @@ int rv_metrics_histogram(rv_metrics *m, const char *name, const char *help,
                          const char *const *labels, size_t nlabels, const double *bounds,
                          size_t nbounds, rv_histogram **out) {
   series *s;
+  if (out == NULL) {
+    return RV_EINVAL;
+  }
   int rc = add_series(m, name, help, T_HISTOGRAM, labels, nlabels, bounds, nbounds, &s);
   if (rc == RV_OK) {
     *out = s->h;
@@ -395,6 +404,8 @@ static void fmt_double(char buf[32], double v) {
     memcpy(buf, "NaN", 4);
   } else if (isinf(v)) {
     memcpy(buf, v > 0 ? "+Inf" : "-Inf", 5);
+  } else if (v == floor(v) && fabs(v) < 9007199254740992.0) {
+    snprintf(buf, 32, "%.0f", v); /* integral values in full: 120000, not 1.2e+05 */
   } else {
     for (int prec = 1; prec <= 17; prec++) {
       snprintf(buf, 32, "%.*g", prec, v);
