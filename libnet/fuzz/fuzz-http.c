@@ -142,8 +142,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   digest whole, split;
   run(in, size, size > 0 ? size : 1, &whole);
   run(in, size, piece, &split);
-  check(whole.rc == split.rc && whole.status == split.status &&
-        whole.requests == split.requests && whole.h == split.h);
+  check(whole.rc == split.rc && whole.status == split.status && whole.requests == split.requests &&
+        whole.h == split.h);
   free(in);
   return 0;
 }

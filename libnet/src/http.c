@@ -34,7 +34,7 @@ rv_http_limits rv_http_limits_default(void) {
       .max_head = 8192,
       .max_headers = 64,
       .max_uri = 4096,
-      .max_body = 1024u * 1024u,
+      .max_body = (uint64_t)1024 * 1024,
       .max_trailer = 4096,
   };
   return l;
@@ -46,8 +46,21 @@ static bool is_tchar(uint8_t c) {
     return true;
   }
   switch (c) {
-  case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-  case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+  case '!':
+  case '#':
+  case '$':
+  case '%':
+  case '&':
+  case '\'':
+  case '*':
+  case '+':
+  case '-':
+  case '.':
+  case '^':
+  case '_':
+  case '`':
+  case '|':
+  case '~':
     return true;
   default:
     return false;
@@ -137,8 +150,7 @@ static size_t find_eol(const uint8_t *b, size_t i, size_t end) {
 
 /* Scan new head bytes. Returns 1 with *end set when the empty line ending
  * the head is found, 0 when more bytes are needed, or a negative error. */
-static int scan_head(rv_http_parser *p, const uint8_t *b, size_t len, size_t *end,
-                     rv_diag *diag) {
+static int scan_head(rv_http_parser *p, const uint8_t *b, size_t len, size_t *end, rv_diag *diag) {
   const rv_http_limits *l = &p->limits;
   size_t stop = len < l->max_head ? len : l->max_head;
   size_t i = p->scanned;
@@ -173,15 +185,13 @@ static int scan_head(rv_http_parser *p, const uint8_t *b, size_t len, size_t *en
     if (b[i] == '\n') {
       return fail(p, RV_EMALFORMED, 400, diag, i, "bare LF (lines must end in CRLF)");
     }
-    /* b[i] is CR: it must be followed by LF. */
-    if (i + 1 >= len) {
-      break; /* wait for the next byte */
+    /* b[i] is CR: it must be followed by LF. Looking no further than the
+     * limit keeps the verdict independent of how the input was split. */
+    if (i + 1 >= stop) {
+      break; /* wait for the next byte, or the head is too large */
     }
     if (b[i + 1] != '\n') {
       return fail(p, RV_EMALFORMED, 400, diag, i, "bare CR");
-    }
-    if (i + 1 >= l->max_head) {
-      break; /* the LF itself is beyond the limit */
     }
     size_t next = i + 2;
     if (i == p->line_start) {
@@ -487,7 +497,7 @@ static int parse_complete_head(rv_http_parser *p, const uint8_t *b, size_t end,
   if (s.cl_seen && s.cl > p->limits.max_body) {
     return fail(p, RV_ELIMIT, 413, diag, 0, "Content-Length exceeds the body limit");
   }
-  req->framing = s.chunked ? RV_HTTP_BODY_CHUNKED
+  req->framing = s.chunked                 ? RV_HTTP_BODY_CHUNKED
                  : (s.cl_seen && s.cl > 0) ? RV_HTTP_BODY_LENGTH
                                            : RV_HTTP_BODY_NONE;
   req->content_length = s.cl_seen ? s.cl : 0;

@@ -112,7 +112,7 @@ void rv_metrics_destroy(rv_metrics *m) {
   for (size_t i = 0; i < m->nfams; i++) {
     free_family(m->alloc, m->fams[i]);
   }
-  rv_alloc_free(m->alloc, m->fams, m->capfams * sizeof *m->fams);
+  rv_alloc_free(m->alloc, m->fams, m->capfams * sizeof(family *));
   pthread_mutex_destroy(&m->lock);
   rv_alloc_free(m->alloc, m, sizeof *m);
 }
@@ -123,8 +123,8 @@ static bool name_ok(const char *s, bool colon) {
   }
   for (size_t i = 0; s[i] != '\0'; i++) {
     char c = s[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-              (colon && c == ':') || (i > 0 && c >= '0' && c <= '9');
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (colon && c == ':') ||
+              (i > 0 && c >= '0' && c <= '9');
     if (!ok) {
       return false;
     }
@@ -187,9 +187,9 @@ static int find_or_add_family(rv_metrics *m, const char *name, const char *help,
   if (m->nfams == m->capfams) {
     size_t ncap = m->capfams == 0 ? 8 : m->capfams * 2;
     family **nf = m->fams == NULL
-                      ? rv_alloc_array(m->alloc, ncap, sizeof *nf, _Alignof(family *))
-                      : rv_alloc_resize(m->alloc, m->fams, m->capfams * sizeof *nf,
-                                        ncap * sizeof *nf, _Alignof(family *));
+                      ? rv_alloc_array(m->alloc, ncap, sizeof(family *), _Alignof(family *))
+                      : rv_alloc_resize(m->alloc, m->fams, m->capfams * sizeof(family *),
+                                        ncap * sizeof(family *), _Alignof(family *));
     if (nf == NULL) {
       return RV_ENOMEM;
     }
@@ -223,8 +223,7 @@ static int find_or_add_family(rv_metrics *m, const char *name, const char *help,
 static int add_series(rv_metrics *m, const char *name, const char *help, int type,
                       const char *const *labels, size_t nlabels, const double *bounds,
                       size_t nbounds, series **out) {
-  if (m == NULL || !name_ok(name, true) || help == NULL ||
-      (labels == NULL && nlabels > 0)) {
+  if (m == NULL || !name_ok(name, true) || help == NULL || (labels == NULL && nlabels > 0)) {
     return RV_EINVAL;
   }
   if (type == T_HISTOGRAM) {
@@ -302,8 +301,8 @@ fail:
   return rc;
 }
 
-int rv_metrics_counter(rv_metrics *m, const char *name, const char *help,
-                       const char *const *labels, size_t nlabels, rv_counter **out) {
+int rv_metrics_counter(rv_metrics *m, const char *name, const char *help, const char *const *labels,
+                       size_t nlabels, rv_counter **out) {
   series *s;
   if (out == NULL) {
     return RV_EINVAL;

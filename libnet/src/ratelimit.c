@@ -19,8 +19,8 @@ struct rv_ratelimit {
   uint64_t interval; /* ns between requests at the steady rate */
   uint64_t window;   /* interval * limit: how far ahead the TAT may run */
   pthread_mutex_t lock;
-  rv_map *map;    /* key -> entry (key borrowed from the entry) */
-  entry **sweep;  /* scratch for max_keys entries */
+  rv_map *map;   /* key -> entry (key borrowed from the entry) */
+  entry **sweep; /* scratch for max_keys entries */
 };
 
 static uint64_t mono_ns(void *ctx) {
@@ -48,7 +48,7 @@ int rv_ratelimit_create(rv_ratelimit **out, const rv_ratelimit_config *cfg) {
   }
   rl->interval = cfg->period_ns / cfg->limit;
   rl->window = rl->interval * cfg->limit; /* ≤ period_ns: cannot overflow */
-  rl->sweep = rv_alloc_array(a, cfg->max_keys, sizeof *rl->sweep, _Alignof(entry *));
+  rl->sweep = rv_alloc_array(a, cfg->max_keys, sizeof(entry *), _Alignof(entry *));
   if (rl->sweep == NULL) {
     goto fail;
   }
@@ -66,15 +66,13 @@ int rv_ratelimit_create(rv_ratelimit **out, const rv_ratelimit_config *cfg) {
 fail:
   rv_map_destroy(rl->map);
   if (rl->sweep != NULL) {
-    rv_alloc_free(a, rl->sweep, cfg->max_keys * sizeof *rl->sweep);
+    rv_alloc_free(a, rl->sweep, cfg->max_keys * sizeof(entry *));
   }
   rv_alloc_free(a, rl, sizeof *rl);
   return rc;
 }
 
-static void free_entry(const rv_alloc *a, entry *e) {
-  rv_alloc_free(a, e, sizeof *e + e->len);
-}
+static void free_entry(const rv_alloc *a, entry *e) { rv_alloc_free(a, e, sizeof *e + e->len); }
 
 void rv_ratelimit_destroy(rv_ratelimit *rl) {
   if (rl == NULL) {
@@ -91,7 +89,7 @@ void rv_ratelimit_destroy(rv_ratelimit *rl) {
   for (size_t i = 0; i < n; i++) {
     free_entry(rl->cfg.alloc, rl->sweep[i]);
   }
-  rv_alloc_free(rl->cfg.alloc, rl->sweep, rl->cfg.max_keys * sizeof *rl->sweep);
+  rv_alloc_free(rl->cfg.alloc, rl->sweep, rl->cfg.max_keys * sizeof(entry *));
   pthread_mutex_destroy(&rl->lock);
   rv_alloc_free(rl->cfg.alloc, rl, sizeof *rl);
 }

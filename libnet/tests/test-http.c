@@ -60,8 +60,7 @@ static uint8_t *exact(const char *p, size_t n) {
 
 /* Feed `in` as a connection would receive it, `piece` bytes at a time (0 =
  * random sizes), parsing every pipelined request. */
-static void drive(const char *in, size_t len, size_t piece, const rv_http_limits *lim,
-                  outcome *o) {
+static void drive(const char *in, size_t len, size_t piece, const rv_http_limits *lim, outcome *o) {
   memset(o, 0, sizeof *o);
   rv_http_header hdrs[64];
   rv_http_parser p;
@@ -137,6 +136,14 @@ static void drive(const char *in, size_t len, size_t piece, const rv_http_limits
   }
 }
 
+static bool msg_eq(const msg *a, const msg *b) {
+  return strcmp(a->method, b->method) == 0 && strcmp(a->target, b->target) == 0 &&
+         strcmp(a->path, b->path) == 0 && strcmp(a->query, b->query) == 0 &&
+         a->body_len == b->body_len && memcmp(a->body, b->body, a->body_len) == 0 &&
+         a->nheaders == b->nheaders && a->version_minor == b->version_minor &&
+         a->keep_alive == b->keep_alive && a->expect == b->expect && a->framing == b->framing;
+}
+
 /* The same outcome whatever the split: whole, 1, 2, 3, 7 bytes, random. */
 static void drive_all(const char *in, const rv_http_limits *lim, outcome *o) {
   size_t len = strlen(in);
@@ -146,8 +153,11 @@ static void drive_all(const char *in, const rv_http_limits *lim, outcome *o) {
     outcome other;
     rng_state = SEED;
     drive(in, len, pieces[i], lim, &other);
-    if (other.rc != o->rc || other.n != o->n || other.status != o->status ||
-        memcmp(other.msgs, o->msgs, sizeof o->msgs) != 0) {
+    bool same = other.rc == o->rc && other.n == o->n && other.status == o->status;
+    for (size_t k = 0; same && k < o->n; k++) {
+      same = msg_eq(&other.msgs[k], &o->msgs[k]);
+    }
+    if (!same) {
       fail_msg("split %zu (seed %u) differs on: %s", pieces[i], SEED, in);
     }
   }
@@ -301,14 +311,13 @@ static const bad_case bad_cases[] = {
      RV_EMALFORMED, 400},
     {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
      RV_EMALFORMED, 400},
-    {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
-     RV_EMALFORMED, 400},
+    {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", RV_EMALFORMED,
+     400},
     {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 4\r\n\r\n", RV_EMALFORMED, 400},
     {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\n", RV_EMALFORMED, 400},
     {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3x\r\n\r\n", RV_EMALFORMED, 400},
     {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n", RV_EMALFORMED, 400},
-    {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n", RV_ELIMIT,
-     413},
+    {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n", RV_ELIMIT, 413},
     {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", RV_EMALFORMED,
      400},
     {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n",
@@ -344,21 +353,19 @@ static const bad_case bad_cases[] = {
     {"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", RV_EMALFORMED, 400},
     {"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", RV_EMALFORMED, 400},
     /* chunked framing */
-    {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nz\r\n", RV_EMALFORMED,
-     400},
+    {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nz\r\n", RV_EMALFORMED, 400},
     {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n\r\n", RV_EMALFORMED, 400},
-    {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1 \r\nx\r\n",
-     RV_EMALFORMED, 400},
+    {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1 \r\nx\r\n", RV_EMALFORMED,
+     400},
     {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\nx\r\n", RV_EMALFORMED,
      400},
-    {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nxy\r\n",
-     RV_EMALFORMED, 400},
+    {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nxy\r\n", RV_EMALFORMED,
+     400},
     {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\rz", RV_EMALFORMED,
      400},
     {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;a\x01\r\nx\r\n",
      RV_EMALFORMED, 400},
-    {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1 x\r\n", RV_EMALFORMED,
-     400},
+    {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1 x\r\n", RV_EMALFORMED, 400},
     {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n folded\r\n\r\n",
      RV_EMALFORMED, 400},
     {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nA B: c\r\n\r\n",
@@ -435,8 +442,7 @@ static void test_limits(void **state) {
   assert_int_equal(strlen(exact64), 64);
   drive_all(exact64, &lim, &o);
   assert_int_equal(o.rc, RV_OK);
-  drive_all("GET / HTTP/1.1\r\nHost: a\r\nX: 012345678901234567890123456789012\r\n\r\n", &lim,
-            &o);
+  drive_all("GET / HTTP/1.1\r\nHost: a\r\nX: 012345678901234567890123456789012\r\n\r\n", &lim, &o);
   assert_int_equal(o.status, 431);
   /* 413: declared or chunked body over the limit. */
   drive_all("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n\r\n", &lim, &o);
@@ -526,8 +532,7 @@ static void test_response(void **state) {
   rv_buf_init(&b, NULL);
   rv_http_response r;
   assert_int_equal(rv_http_response_begin(&r, &b, 200), RV_OK);
-  assert_int_equal(rv_http_response_header(&r, "Content-Type", rv_slice_cstr("text/plain")),
-                   RV_OK);
+  assert_int_equal(rv_http_response_header(&r, "Content-Type", rv_slice_cstr("text/plain")), RV_OK);
   assert_int_equal(rv_http_response_header_u64(&r, "X-N", 18446744073709551615u), RV_OK);
   assert_int_equal(rv_http_response_end(&r, rv_slice_cstr("hi")), RV_OK);
   const char *want = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
@@ -578,9 +583,9 @@ static void test_response(void **state) {
   assert_int_equal(b.len, strlen(want));
   assert_memory_equal(b.data, want, b.len);
   assert_int_equal(rv_http_write_error(&b, 1000), RV_EINVAL);
-  static const int codes[] = {100, 101, 200, 201, 202, 204, 206, 301, 302, 303, 304, 307, 308,
-                              400, 401, 403, 404, 405, 408, 409, 411, 413, 414, 415, 417, 422,
-                              429, 431, 500, 501, 502, 503, 504, 505};
+  static const int codes[] = {100, 101, 200, 201, 202, 204, 206, 301, 302, 303, 304, 307,
+                              308, 400, 401, 403, 404, 405, 408, 409, 411, 413, 414, 415,
+                              417, 422, 429, 431, 500, 501, 502, 503, 504, 505};
   for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
     assert_string_not_equal(rv_http_reason(codes[i]), "Unknown");
   }

@@ -13,10 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <rivet/net/metrics.h>
+
+extern char **environ;
 
 static const char *python, *checker;
 
@@ -27,9 +30,11 @@ static int run_checker(const char *text, size_t len) {
   assert_true(fd >= 0);
   assert_int_equal(write(fd, text, len), (ssize_t)len);
   close(fd);
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "'%s' '%s' '%s'", python, checker, path);
-  int st = system(cmd);
+  char *argv[] = {(char *)python, (char *)checker, path, NULL};
+  pid_t pid;
+  assert_int_equal(posix_spawn(&pid, python, NULL, NULL, argv, environ), 0);
+  int st = 0;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
   unlink(path);
   assert_true(WIFEXITED(st));
   return WEXITSTATUS(st);
@@ -47,9 +52,8 @@ static void test_golden(void **state) {
   rv_counter *get, *post;
   const char *l1[] = {"method", "GET", "path", "/a\\b\"c\nd"};
   const char *l2[] = {"method", "POST", "path", "/"};
-  assert_int_equal(rv_metrics_counter(m, "http_requests_total", "Requests.\nBy \\method.", l1, 2,
-                                      &get),
-                   RV_OK);
+  assert_int_equal(
+      rv_metrics_counter(m, "http_requests_total", "Requests.\nBy \\method.", l1, 2, &get), RV_OK);
   assert_int_equal(rv_metrics_counter(m, "http_requests_total", "ignored", l2, 2, &post), RV_OK);
   rv_counter *again;
   assert_int_equal(rv_metrics_counter(m, "http_requests_total", "x", l1, 2, &again), RV_OK);
@@ -76,33 +80,32 @@ static void test_golden(void **state) {
   rv_buf b;
   rv_buf_init(&b, NULL);
   expose(m, &b);
-  const char *want =
-      "# HELP http_requests_total Requests.\\nBy \\\\method.\n"
-      "# TYPE http_requests_total counter\n"
-      "http_requests_total{method=\"GET\",path=\"/a\\\\b\\\"c\\nd\"} 3\n"
-      "http_requests_total{method=\"POST\",path=\"/\"} 1\n"
-      "# HELP temp_celsius Temperature\n"
-      "# TYPE temp_celsius gauge\n"
-      "temp_celsius 21.25\n"
-      "# HELP latency_seconds Latency\n"
-      "# TYPE latency_seconds histogram\n"
-      "latency_seconds_bucket{le=\"0.005\"} 1\n"
-      "latency_seconds_bucket{le=\"0.1\"} 2\n"
-      "latency_seconds_bucket{le=\"1\"} 3\n"
-      "latency_seconds_bucket{le=\"2.5\"} 3\n"
-      "latency_seconds_bucket{le=\"+Inf\"} 4\n"
-      "latency_seconds_sum 100.601\n"
-      "latency_seconds_count 4\n"
-      "latency_seconds_bucket{route=\"/x\",le=\"0.005\"} 0\n"
-      "latency_seconds_bucket{route=\"/x\",le=\"0.1\"} 0\n"
-      "latency_seconds_bucket{route=\"/x\",le=\"1\"} 0\n"
-      "latency_seconds_bucket{route=\"/x\",le=\"2.5\"} 0\n"
-      "latency_seconds_bucket{route=\"/x\",le=\"+Inf\"} 0\n"
-      "latency_seconds_sum{route=\"/x\"} 0\n"
-      "latency_seconds_count{route=\"/x\"} 0\n"
-      "# HELP special \n"
-      "# TYPE special gauge\n"
-      "special -Inf\n";
+  const char *want = "# HELP http_requests_total Requests.\\nBy \\\\method.\n"
+                     "# TYPE http_requests_total counter\n"
+                     "http_requests_total{method=\"GET\",path=\"/a\\\\b\\\"c\\nd\"} 3\n"
+                     "http_requests_total{method=\"POST\",path=\"/\"} 1\n"
+                     "# HELP temp_celsius Temperature\n"
+                     "# TYPE temp_celsius gauge\n"
+                     "temp_celsius 21.25\n"
+                     "# HELP latency_seconds Latency\n"
+                     "# TYPE latency_seconds histogram\n"
+                     "latency_seconds_bucket{le=\"0.005\"} 1\n"
+                     "latency_seconds_bucket{le=\"0.1\"} 2\n"
+                     "latency_seconds_bucket{le=\"1\"} 3\n"
+                     "latency_seconds_bucket{le=\"2.5\"} 3\n"
+                     "latency_seconds_bucket{le=\"+Inf\"} 4\n"
+                     "latency_seconds_sum 100.601\n"
+                     "latency_seconds_count 4\n"
+                     "latency_seconds_bucket{route=\"/x\",le=\"0.005\"} 0\n"
+                     "latency_seconds_bucket{route=\"/x\",le=\"0.1\"} 0\n"
+                     "latency_seconds_bucket{route=\"/x\",le=\"1\"} 0\n"
+                     "latency_seconds_bucket{route=\"/x\",le=\"2.5\"} 0\n"
+                     "latency_seconds_bucket{route=\"/x\",le=\"+Inf\"} 0\n"
+                     "latency_seconds_sum{route=\"/x\"} 0\n"
+                     "latency_seconds_count{route=\"/x\"} 0\n"
+                     "# HELP special \n"
+                     "# TYPE special gauge\n"
+                     "special -Inf\n";
   if (b.len != strlen(want) || memcmp(b.data, want, b.len) != 0) {
     fail_msg("got:\n%.*s", (int)b.len, (const char *)b.data);
   }
@@ -123,20 +126,20 @@ static void test_golden(void **state) {
 static void test_checker_rejects(void **state) {
   (void)state;
   static const char *const bad[] = {
-      "a 1",                                            /* no final newline */
-      "# TYPE a counter\n# TYPE a counter\na 1\n",      /* two TYPEs */
-      "a 1\n# TYPE a counter\n",                        /* TYPE after samples */
-      "# TYPE a counter\na -1\n",                       /* negative counter */
-      "a{x=\"1\",x=\"2\"} 1\n",                         /* repeated label */
-      "a{x=\"\\t\"} 1\n",                               /* bad escape */
-      "a{x=\"1} 1\n",                                   /* unterminated */
-      "a inf\n",                                        /* spelling */
-      "a 1\nb 1\na 2\n",                                /* not contiguous */
-      "# HELP a x\\y\na 1\n",                           /* bad HELP escape */
+      "a 1",                                       /* no final newline */
+      "# TYPE a counter\n# TYPE a counter\na 1\n", /* two TYPEs */
+      "a 1\n# TYPE a counter\n",                   /* TYPE after samples */
+      "# TYPE a counter\na -1\n",                  /* negative counter */
+      "a{x=\"1\",x=\"2\"} 1\n",                    /* repeated label */
+      "a{x=\"\\t\"} 1\n",                          /* bad escape */
+      "a{x=\"1} 1\n",                              /* unterminated */
+      "a inf\n",                                   /* spelling */
+      "a 1\nb 1\na 2\n",                           /* not contiguous */
+      "# HELP a x\\y\na 1\n",                      /* bad HELP escape */
       "# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n",
-      "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n", /* no +Inf */
+      "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n",    /* no +Inf */
       "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 1\n", /* count */
-      "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_count 1\n",           /* no sum */
+      "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_count 1\n",          /* no sum */
       "1a 1\n",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -171,7 +174,8 @@ static void test_errors(void **state) {
   assert_int_equal(rv_metrics_counter(m, "a", "", bl2, 1, &c), RV_EINVAL);
   assert_int_equal(rv_metrics_counter(m, "a", "", bl3, 2, &c), RV_EINVAL);
   assert_int_equal(rv_metrics_counter(m, "a", "", bl4, 1, &c), RV_EINVAL);
-  assert_int_equal(rv_metrics_counter(m, "a", "", le, 1, &c), RV_OK); /* only reserved in histograms */
+  assert_int_equal(rv_metrics_counter(m, "a", "", le, 1, &c),
+                   RV_OK); /* only reserved in histograms */
   assert_int_equal(rv_metrics_gauge(m, "a", "", NULL, 0, &g), RV_EEXIST);
   assert_int_equal(rv_metrics_histogram(m, "a", "", NULL, 0, NULL, 0, &h), RV_EEXIST);
   const double good[] = {1, 2}, unsorted[] = {2, 1}, dup[] = {1, 1}, inf[] = {1, INFINITY},
@@ -319,8 +323,8 @@ int main(int argc, char **argv) {
   python = argv[1];
   checker = argv[2];
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_golden), cmocka_unit_test(test_checker_rejects),
-      cmocka_unit_test(test_errors), cmocka_unit_test(test_enomem),
+      cmocka_unit_test(test_golden),  cmocka_unit_test(test_checker_rejects),
+      cmocka_unit_test(test_errors),  cmocka_unit_test(test_enomem),
       cmocka_unit_test(test_threads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -100,7 +100,7 @@ static void test_key_bound(void **state) {
   rv_ratelimit_result r;
   assert_int_equal(rv_ratelimit_check(rl, "c", 1, &r), RV_EFULL);
   assert_true(check(rl, "a").allowed); /* known keys still work */
-  now += 1 * SEC; /* b's TAT (1 s) has passed; a's (2 s) has not */
+  now += 1 * SEC;                      /* b's TAT (1 s) has passed; a's (2 s) has not */
   assert_true(check(rl, "c").allowed);
   assert_int_equal(rv_ratelimit_keys(rl), 2);
   /* a kept its state through the sweep: one more, then refused. */
@@ -139,8 +139,8 @@ static void test_headers(void **state) {
   rv_buf b;
   rv_buf_init(&b, NULL);
   rv_http_response resp;
-  rv_ratelimit_result r = {.allowed = false, .limit = 10, .remaining = 0, .reset_s = 60,
-                           .retry_after_s = 6};
+  rv_ratelimit_result r = {
+      .allowed = false, .limit = 10, .remaining = 0, .reset_s = 60, .retry_after_s = 6};
   assert_int_equal(rv_http_response_begin(&resp, &b, 429), RV_OK);
   assert_int_equal(rv_ratelimit_write_headers(&resp, &r), RV_OK);
   assert_int_equal(rv_http_response_end(&resp, rv_slice_cstr("")), RV_OK);
@@ -170,8 +170,12 @@ static void test_enomem(void **state) {
     rv_alloc_failing f;
     const rv_alloc *a = rv_alloc_failing_init(&f, NULL, n);
     uint64_t now = 0;
-    rv_ratelimit_config c = {.limit = 1, .period_ns = SEC, .max_keys = 64,
-                             .clock = fake_now, .clock_ctx = &now, .alloc = a};
+    rv_ratelimit_config c = {.limit = 1,
+                             .period_ns = SEC,
+                             .max_keys = 64,
+                             .clock = fake_now,
+                             .clock_ctx = &now,
+                             .alloc = a};
     rv_ratelimit *rl;
     int rc = rv_ratelimit_create(&rl, &c);
     if (rc != RV_OK) {

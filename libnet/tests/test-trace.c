@@ -183,10 +183,8 @@ static void test_log_lines(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_parse_format),
-      cmocka_unit_test(test_parse_invalid),
-      cmocka_unit_test(test_new_child),
-      cmocka_unit_test(test_random_source),
+      cmocka_unit_test(test_parse_format), cmocka_unit_test(test_parse_invalid),
+      cmocka_unit_test(test_new_child),    cmocka_unit_test(test_random_source),
       cmocka_unit_test(test_log_lines),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -61,12 +61,12 @@ extern "C" {
 
 /** \brief Limits the parser enforces; see rv_http_limits_default(). */
 typedef struct rv_http_limits {
-  size_t max_head;     /**< bytes of the head (request line, fields, CRLFs): else 431 */
-  size_t max_headers;  /**< number of fields: else 431 */
-  size_t max_uri;      /**< bytes of the request target: else 414 */
-  uint64_t max_body;   /**< bytes of decoded body: else 413 */
-  size_t max_trailer;  /**< bytes of one chunk-size line, and of the last one plus the
-                            trailer section: else 431 */
+  size_t max_head;    /**< bytes of the head (request line, fields, CRLFs): else 431 */
+  size_t max_headers; /**< number of fields: else 431 */
+  size_t max_uri;     /**< bytes of the request target: else 414 */
+  uint64_t max_body;  /**< bytes of decoded body: else 413 */
+  size_t max_trailer; /**< bytes of one chunk-size line, and of the last one plus the
+                           trailer section: else 431 */
 } rv_http_limits;
 
 /**
@@ -96,39 +96,39 @@ typedef enum rv_http_framing {
  *        valid while that buffer's bytes do (not across a realloc of it).
  */
 typedef struct rv_http_request {
-  rv_slice method;          /**< e.g. "GET" (case-sensitive token) */
-  rv_slice target;          /**< the request target as sent */
-  rv_slice path;            /**< target up to `?` (origin-form), else the target */
-  rv_slice query;           /**< after `?`, without it; empty if none */
-  int version_minor;        /**< 0 or 1 (HTTP/1.0, HTTP/1.1) */
-  rv_http_header *headers;  /**< the caller's array given to rv_http_parser_init() */
-  size_t nheaders;          /**< fields in headers */
-  rv_http_framing framing;  /**< how the body is framed */
-  uint64_t content_length;  /**< with #RV_HTTP_BODY_LENGTH */
-  bool keep_alive;          /**< the connection may carry another request after this one */
-  bool expect_continue;     /**< `Expect: 100-continue`: send #RV_HTTP_CONTINUE first */
-  size_t head_len;          /**< bytes of the head, leading empty lines included */
+  rv_slice method;         /**< e.g. "GET" (case-sensitive token) */
+  rv_slice target;         /**< the request target as sent */
+  rv_slice path;           /**< target up to `?` (origin-form), else the target */
+  rv_slice query;          /**< after `?`, without it; empty if none */
+  int version_minor;       /**< 0 or 1 (HTTP/1.0, HTTP/1.1) */
+  rv_http_header *headers; /**< the caller's array given to rv_http_parser_init() */
+  size_t nheaders;         /**< fields in headers */
+  rv_http_framing framing; /**< how the body is framed */
+  uint64_t content_length; /**< with #RV_HTTP_BODY_LENGTH */
+  bool keep_alive;         /**< the connection may carry another request after this one */
+  bool expect_continue;    /**< `Expect: 100-continue`: send #RV_HTTP_CONTINUE first */
+  size_t head_len;         /**< bytes of the head, leading empty lines included */
 } rv_http_request;
 
 /** \brief Parser state. Fields are private; use the functions. */
 typedef struct rv_http_parser {
-  rv_http_limits limits;    /**< private */
-  rv_http_header *headers;  /**< private: caller storage */
-  size_t max_headers;       /**< private: entries in headers */
-  size_t scanned;           /**< private: head bytes already scanned */
-  size_t line_start;        /**< private: offset where the current head line starts */
-  size_t lines;             /**< private: non-empty head lines seen */
-  size_t sp1;               /**< private: 1 + offset of the request line's first SP, or 0 */
-  size_t sp2;               /**< private: 1 + offset of its second SP, or 0 */
-  uint64_t body_left;       /**< private: bytes left in the body or chunk */
-  uint64_t body_total;      /**< private: decoded body bytes so far */
-  size_t extra;             /**< private: trailer/extension bytes so far */
-  int state;                /**< private */
-  int sub;                  /**< private: chunk decoder state */
-  int status;               /**< private: HTTP status after an error, else 0 */
-  int error;                /**< private: sticky error */
-  unsigned hexdigits;       /**< private: digits of the current chunk size */
-  rv_http_framing framing;  /**< private: body framing of the current request */
+  rv_http_limits limits;   /**< private */
+  rv_http_header *headers; /**< private: caller storage */
+  size_t max_headers;      /**< private: entries in headers */
+  size_t scanned;          /**< private: head bytes already scanned */
+  size_t line_start;       /**< private: offset where the current head line starts */
+  size_t lines;            /**< private: non-empty head lines seen */
+  size_t sp1;              /**< private: 1 + offset of the request line's first SP, or 0 */
+  size_t sp2;              /**< private: 1 + offset of its second SP, or 0 */
+  uint64_t body_left;      /**< private: bytes left in the body or chunk */
+  uint64_t body_total;     /**< private: decoded body bytes so far */
+  size_t extra;            /**< private: trailer/extension bytes so far */
+  int state;               /**< private */
+  int sub;                 /**< private: chunk decoder state */
+  int status;              /**< private: HTTP status after an error, else 0 */
+  int error;               /**< private: sticky error */
+  unsigned hexdigits;      /**< private: digits of the current chunk size */
+  rv_http_framing framing; /**< private: body framing of the current request */
 } rv_http_parser;
 
 /**
@@ -166,8 +166,8 @@ RV_API int rv_http_parser_init(rv_http_parser *p, rv_http_header *headers, size_
  *         parser failed earlier (its sticky error is returned then).
  * \since 0.2.0
  */
-RV_API int rv_http_parse_head(rv_http_parser *p, const void *buf, size_t len,
-                              rv_http_request *req, rv_diag *diag);
+RV_API int rv_http_parse_head(rv_http_parser *p, const void *buf, size_t len, rv_http_request *req,
+                              rv_diag *diag);
 
 /**
  * \brief Decode body bytes that follow the head.

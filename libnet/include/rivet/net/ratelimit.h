@@ -54,10 +54,10 @@ typedef struct rv_ratelimit_config {
 
 /** \brief The outcome of one check. All fields readable. */
 typedef struct rv_ratelimit_result {
-  bool allowed;          /**< the request may proceed */
-  uint64_t limit;        /**< the configured limit */
-  uint64_t remaining;    /**< requests still allowed right now */
-  uint64_t reset_s;      /**< seconds (rounded up) until the quota is full again */
+  bool allowed;           /**< the request may proceed */
+  uint64_t limit;         /**< the configured limit */
+  uint64_t remaining;     /**< requests still allowed right now */
+  uint64_t reset_s;       /**< seconds (rounded up) until the quota is full again */
   uint64_t retry_after_s; /**< when refused: seconds (rounded up, ≥ 1) to wait; else 0 */
 } rv_ratelimit_result;
 
