@@ -53,8 +53,8 @@ typedef struct rv_http_param {
 } rv_http_param;
 
 /**
- * \brief One request travelling through the router. Readable: \ref req,
- *        \ref body, \ref res, \ref out, \ref user; the
+ * \brief One request travelling through the router. Readable: `req`,
+ *        `body`, `res`, `out`, `user`; the
  *        rest is private.
  */
 typedef struct rv_http_ctx {
