@@ -93,3 +93,9 @@ install: build
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) $(BUILD_FUZZ)
+
+# libnet server load test: 50,000 connections held 30 s (examples/echo with
+# SO_REUSEPORT workers, examples/loadgen from several processes/addresses).
+.PHONY: loadtest
+loadtest: build
+	bash scripts/loadtest.sh $(BUILD) 50000 30
