@@ -16,6 +16,8 @@ packages=(
   mawk goaccess
   # tests
   libcmocka-dev libclang-rt-14-dev valgrind
+  # libnet http-server end-to-end test
+  curl
   # libnet server benchmark baselines; nc for the chat example session
   libuv1-dev libevent-dev netcat-openbsd
   # benchmarks: the allocators and queues users would otherwise pick

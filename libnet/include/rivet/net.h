@@ -9,7 +9,13 @@
 
 #include <rivet/core.h>
 #include <rivet/net/frame.h>
+#include <rivet/net/http-server.h>
+#include <rivet/net/http.h>
 #include <rivet/net/loop.h>
+#include <rivet/net/metrics.h>
 #include <rivet/net/prefork.h>
+#include <rivet/net/ratelimit.h>
+#include <rivet/net/router.h>
 #include <rivet/net/server.h>
+#include <rivet/net/trace.h>
 #include <rivet/net/version.h>

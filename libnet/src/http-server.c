@@ -1,0 +1,262 @@
+/* http-server: glue between the TCP server's on_data and the sans-I/O
+ * parser, the router and the response writer. */
+#include <rivet/net/http-server.h>
+
+#include <string.h>
+
+#include <rivet/net/server.h>
+
+#define MAX_FIELDS 128u
+
+struct rv_http_server {
+  const rv_alloc *alloc;
+  rv_server *tcp;
+  const rv_http_router *router;
+  rv_http_limits limits;
+};
+
+enum { PH_HEAD = 0, PH_BODY = 1, PH_CLOSING = 2 };
+
+/* Per connection: the stream parser, a copy of the current head (so body
+ * bytes can be consumed while its views stay valid), the body, the output. */
+typedef struct hconn {
+  rv_http_server *srv;
+  rv_conn *conn;
+  int phase;
+  bool in_data; /* inside on_data: on_close must not free yet */
+  bool closed;  /* on_close ran (the server calls it synchronously) */
+  rv_http_parser p;
+  rv_http_header fields[MAX_FIELDS];
+  rv_http_parser hp; /* re-parses the copied head */
+  rv_http_header hfields[MAX_FIELDS];
+  rv_http_request req;
+  uint8_t *head; /* limits.max_head bytes */
+  rv_buf body;
+  rv_buf out;
+} hconn;
+
+static void hconn_free(hconn *h) {
+  const rv_alloc *a = h->srv->alloc;
+  rv_buf_free(&h->body);
+  rv_buf_free(&h->out);
+  if (h->head != NULL) {
+    rv_alloc_free(a, h->head, h->srv->limits.max_head);
+  }
+  rv_alloc_free(a, h, sizeof *h);
+}
+
+static void on_open(rv_conn *c, void *user) {
+  rv_http_server *s = user;
+  hconn *h = rv_alloc_get(s->alloc, sizeof *h, _Alignof(hconn));
+  if (h == NULL) {
+    rv_conn_abort(c, RV_ENOMEM);
+    return;
+  }
+  memset(h, 0, sizeof *h);
+  h->srv = s;
+  h->conn = c;
+  rv_buf_init(&h->body, s->alloc);
+  rv_buf_init(&h->out, s->alloc);
+  h->head = rv_alloc_get(s->alloc, s->limits.max_head, 1);
+  if (h->head == NULL || rv_http_parser_init(&h->p, h->fields, MAX_FIELDS, &s->limits) != RV_OK) {
+    hconn_free(h);
+    rv_conn_abort(c, RV_ENOMEM);
+    return;
+  }
+  rv_conn_set_user(c, h);
+}
+
+static void on_close(rv_conn *c, int reason, void *user) {
+  (void)reason;
+  (void)user;
+  hconn *h = rv_conn_user(c);
+  if (h != NULL) {
+    h->closed = true;
+    h->phase = PH_CLOSING;
+    if (!h->in_data) {
+      hconn_free(h);
+    }
+  }
+}
+
+/* Send what is in h->out; close after it when asked. */
+static void flush(hconn *h, bool close) {
+  int rc = h->out.len > 0 ? rv_conn_write(h->conn, h->out.data, h->out.len) : RV_OK;
+  h->out.len = 0;
+  if (rc != RV_OK) {
+    h->phase = PH_CLOSING; /* the server has closed it already */
+    return;
+  }
+  if (close) {
+    h->phase = PH_CLOSING;
+    rv_conn_close(h->conn);
+  }
+}
+
+static void reject(hconn *h, int status) {
+  h->out.len = 0;
+  if (rv_http_write_error(&h->out, status) != RV_OK) {
+    h->phase = PH_CLOSING;
+    rv_conn_abort(h->conn, RV_ENOMEM);
+    return;
+  }
+  flush(h, true);
+}
+
+/* Route the complete request in h->req / h->body. */
+static void respond(hconn *h) {
+  rv_http_ctx ctx;
+  rv_http_ctx_init(&ctx, &h->req, rv_slice_make(h->body.data, h->body.len), &h->out);
+  int rc = rv_http_router_dispatch(h->srv->router, &ctx);
+  if (rc == RV_ENOMEM && h->out.len == 0) {
+    h->phase = PH_CLOSING;
+    rv_conn_abort(h->conn, RV_ENOMEM);
+    return;
+  }
+  h->body.len = 0;
+  flush(h, !h->req.keep_alive || ctx.res.close);
+}
+
+/* A complete head lies at data[0, head_len): keep a copy with its views. */
+static int keep_head(hconn *h, const uint8_t *data, size_t head_len) {
+  memcpy(h->head, data, head_len);
+  int rc = rv_http_parser_init(&h->hp, h->hfields, MAX_FIELDS, &h->srv->limits);
+  if (rc == RV_OK) {
+    rc = rv_http_parse_head(&h->hp, h->head, head_len, &h->req, NULL);
+  }
+  return rc; /* the same bytes parsed the same way: always 0 */
+}
+
+/* Parse and answer what `data` holds; returns the bytes consumed. */
+static size_t process(hconn *h, const uint8_t *data, size_t len) {
+  rv_conn *c = h->conn;
+  size_t off = 0;
+  while (off < len && h->phase != PH_CLOSING) {
+    if (h->phase == PH_HEAD) {
+      rv_http_request req;
+      int rc = rv_http_parse_head(&h->p, data + off, len - off, &req, NULL);
+      if (rc == RV_EAGAIN) {
+        return off; /* the server keeps the partial head */
+      }
+      if (rc != RV_OK) {
+        reject(h, rv_http_parser_status(&h->p));
+        return len;
+      }
+      if (keep_head(h, data + off, req.head_len) != RV_OK) {
+        reject(h, 500);
+        return len;
+      }
+      off += req.head_len;
+      if (req.framing == RV_HTTP_BODY_NONE) {
+        respond(h);
+        continue;
+      }
+      if (req.expect_continue &&
+          rv_conn_write(c, RV_HTTP_CONTINUE, sizeof RV_HTTP_CONTINUE - 1) != RV_OK) {
+        h->phase = PH_CLOSING;
+        return len;
+      }
+      h->phase = PH_BODY;
+      continue;
+    }
+    size_t used = 0;
+    rv_slice piece;
+    int rc = rv_http_parse_body(&h->p, data + off, len - off, &used, &piece, NULL);
+    off += used;
+    if (rc == RV_EAGAIN) {
+      break;
+    }
+    if (rc != RV_OK) {
+      reject(h, rv_http_parser_status(&h->p));
+      return len;
+    }
+    if (piece.len > 0) {
+      if (rv_buf_append(&h->body, piece.ptr, piece.len) != RV_OK) {
+        reject(h, 500);
+        return len;
+      }
+    } else {
+      h->phase = PH_HEAD;
+      respond(h);
+    }
+  }
+  return h->phase == PH_CLOSING ? len : off;
+}
+
+static size_t on_data(rv_conn *c, const uint8_t *data, size_t len, void *user) {
+  (void)user;
+  hconn *h = rv_conn_user(c);
+  h->in_data = true;
+  size_t used = process(h, data, len);
+  h->in_data = false;
+  if (h->closed) {
+    hconn_free(h); /* on_close ran during the call */
+    return len;
+  }
+  return used;
+}
+
+int rv_http_server_new(rv_http_server **out, rv_loop *l, const rv_http_server_config *cfg,
+                       const rv_alloc *a) {
+  if (out == NULL || l == NULL || cfg == NULL || cfg->router == NULL) {
+    return RV_EINVAL;
+  }
+  rv_http_limits lim = cfg->limits;
+  static const rv_http_limits zero;
+  if (memcmp(&lim, &zero, sizeof lim) == 0) {
+    lim = rv_http_limits_default();
+  }
+  rv_http_header probe[1];
+  rv_http_parser pp;
+  if (rv_http_parser_init(&pp, probe, 1, &lim) != RV_OK) {
+    return RV_EINVAL;
+  }
+  rv_http_server *s = rv_alloc_get(a, sizeof *s, _Alignof(rv_http_server));
+  if (s == NULL) {
+    return RV_ENOMEM;
+  }
+  memset(s, 0, sizeof *s);
+  s->alloc = a;
+  s->router = cfg->router;
+  s->limits = lim;
+  rv_server_config sc;
+  rv_server_config_default(&sc);
+  if (cfg->host != NULL) {
+    sc.host = cfg->host;
+  }
+  sc.port = cfg->port;
+  if (cfg->idle_timeout_ms != 0) {
+    sc.idle_timeout_ms = cfg->idle_timeout_ms;
+  }
+  sc.max_conns = cfg->max_conns;
+  /* A partial head waits in the read buffer: it must hold max_head + 1
+   * bytes so the parser, not the TCP server, answers an oversized head. */
+  if (sc.read_chunk <= lim.max_head) {
+    sc.read_chunk = lim.max_head + 1;
+  }
+  sc.cb.on_open = on_open;
+  sc.cb.on_data = on_data;
+  sc.cb.on_close = on_close;
+  sc.user = s;
+  int rc = rv_server_new(&s->tcp, l, &sc, a);
+  if (rc != RV_OK) {
+    rv_alloc_free(a, s, sizeof *s);
+    return rc;
+  }
+  *out = s;
+  return RV_OK;
+}
+
+void rv_http_server_free(rv_http_server *s) {
+  if (s == NULL) {
+    return;
+  }
+  rv_server_free(s->tcp);
+  rv_alloc_free(s->alloc, s, sizeof *s);
+}
+
+uint16_t rv_http_server_port(const rv_http_server *s) { return rv_server_port(s->tcp); }
+
+int rv_http_server_shutdown(rv_http_server *s, uint32_t deadline_ms) {
+  return rv_server_shutdown(s->tcp, deadline_ms);
+}
