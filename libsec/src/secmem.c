@@ -246,7 +246,16 @@ static struct slab *slab_new(rv_secmem *pool, int cls, size_t data_len, size_t s
     }
     dumpable = true;
   }
-  if (RV_SECMEM_SYS(mlock)(data, data_len) == 0) {
+  /* EAGAIN means some pages could not be locked just now (memory pressure),
+   * not that the limit is reached: try a few times before failing closed. */
+  int lock_rc = -1;
+  for (int attempt = 0; attempt < 4; attempt++) {
+    lock_rc = RV_SECMEM_SYS(mlock)(data, data_len);
+    if (lock_rc == 0 || errno != EAGAIN) {
+      break;
+    }
+  }
+  if (lock_rc == 0) {
     locked = true;
   } else if (!(pool->flags & RV_SECMEM_ALLOW_UNLOCKED)) {
     rc = fail_mlock(pool, data_len, errno);
