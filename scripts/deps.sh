@@ -10,8 +10,7 @@ packages=(
   # codec benchmark baselines (protobuf-c, nanopb)
   libprotobuf-c-dev protobuf-c-compiler nanopb libnanopb-dev
   # libraries rivet links
-  libxxhash-dev libsodium-dev libjansson-dev
-  libxxhash-dev libsodium-dev zlib1g-dev
+  libxxhash-dev libsodium-dev libjansson-dev zlib1g-dev
   # logstat benchmark baselines
   mawk goaccess
   # tests
