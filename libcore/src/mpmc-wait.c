@@ -134,10 +134,21 @@ int rv_mpmc_pop_wait(rv_mpmc *q, void *elem, uint64_t timeout_ns) {
   return RV_ETIMEDOUT;
 }
 
-int rv_mpmc_push_n_wait(rv_mpmc *q, const void *elems, size_t n, uint64_t timeout_ns,
-                        size_t *pushed) {
-  const unsigned char *src = elems;
-  size_t done = rv_mpmc_try_push_n(q, src, n);
+/* The batch waits share one loop; `move` is try_push_n or try_pop_n behind
+ * one signature, and `buf` the caller's array of n elements. */
+typedef size_t (*batch_fn)(rv_mpmc *q, unsigned char *buf, size_t n);
+
+static size_t push_some(rv_mpmc *q, unsigned char *buf, size_t n) {
+  return rv_mpmc_try_push_n(q, buf, n);
+}
+
+static size_t pop_some(rv_mpmc *q, unsigned char *buf, size_t n) {
+  return rv_mpmc_try_pop_n(q, buf, n);
+}
+
+static int batch_wait(rv_mpmc *q, unsigned char *buf, size_t n, uint64_t timeout_ns, size_t *moved,
+                      batch_fn move) {
+  size_t done = move(q, buf, n);
   int rc = RV_OK;
   if (done < n) {
     backoff b;
@@ -147,40 +158,25 @@ int rv_mpmc_push_n_wait(rv_mpmc *q, const void *elems, size_t n, uint64_t timeou
         rc = RV_ETIMEDOUT;
         break;
       }
-      size_t k = rv_mpmc_try_push_n(q, src + done * rv_mpmc_elem_size(q), n - done);
+      size_t k = move(q, buf + done * rv_mpmc_elem_size(q), n - done);
       if (k > 0) {
         done += k;
         backoff_reset(&b);
       }
     }
   }
-  if (pushed) {
-    *pushed = done;
+  if (moved) {
+    *moved = done;
   }
   return rc;
 }
 
+int rv_mpmc_push_n_wait(rv_mpmc *q, const void *elems, size_t n, uint64_t timeout_ns,
+                        size_t *pushed) {
+  /* Casting const away is safe: push_some only hands buf on as const. */
+  return batch_wait(q, (unsigned char *)(uintptr_t)elems, n, timeout_ns, pushed, push_some);
+}
+
 int rv_mpmc_pop_n_wait(rv_mpmc *q, void *elems, size_t n, uint64_t timeout_ns, size_t *popped) {
-  unsigned char *dst = elems;
-  size_t done = rv_mpmc_try_pop_n(q, dst, n);
-  int rc = RV_OK;
-  if (done < n) {
-    backoff b;
-    backoff_start(&b, timeout_ns == 0 ? 1 : timeout_ns);
-    while (done < n) {
-      if (timeout_ns == 0 || !backoff_wait(&b)) {
-        rc = RV_ETIMEDOUT;
-        break;
-      }
-      size_t k = rv_mpmc_try_pop_n(q, dst + done * rv_mpmc_elem_size(q), n - done);
-      if (k > 0) {
-        done += k;
-        backoff_reset(&b);
-      }
-    }
-  }
-  if (popped) {
-    *popped = done;
-  }
-  return rc;
+  return batch_wait(q, elems, n, timeout_ns, popped, pop_some);
 }
