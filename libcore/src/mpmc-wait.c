@@ -136,18 +136,19 @@ int rv_mpmc_pop_wait(rv_mpmc *q, void *elem, uint64_t timeout_ns) {
 
 /* The batch waits share one loop; `move` is try_push_n or try_pop_n behind
  * one signature, and `buf` the caller's array of n elements. */
-typedef size_t (*batch_fn)(rv_mpmc *q, unsigned char *buf, size_t n);
+typedef size_t (*batch_fn)(rv_mpmc *q, const unsigned char *buf, size_t n);
 
-static size_t push_some(rv_mpmc *q, unsigned char *buf, size_t n) {
+static size_t push_some(rv_mpmc *q, const unsigned char *buf, size_t n) {
   return rv_mpmc_try_push_n(q, buf, n);
 }
 
-static size_t pop_some(rv_mpmc *q, unsigned char *buf, size_t n) {
-  return rv_mpmc_try_pop_n(q, buf, n);
+static size_t pop_some(rv_mpmc *q, const unsigned char *buf, size_t n) {
+  /* The const is dropped only for pop, whose caller passed a writable array. */
+  return rv_mpmc_try_pop_n(q, (unsigned char *)buf, n);
 }
 
-static int batch_wait(rv_mpmc *q, unsigned char *buf, size_t n, uint64_t timeout_ns, size_t *moved,
-                      batch_fn move) {
+static int batch_wait(rv_mpmc *q, const unsigned char *buf, size_t n, uint64_t timeout_ns,
+                      size_t *moved, batch_fn move) {
   size_t done = move(q, buf, n);
   int rc = RV_OK;
   if (done < n) {
@@ -173,8 +174,7 @@ static int batch_wait(rv_mpmc *q, unsigned char *buf, size_t n, uint64_t timeout
 
 int rv_mpmc_push_n_wait(rv_mpmc *q, const void *elems, size_t n, uint64_t timeout_ns,
                         size_t *pushed) {
-  /* Casting const away is safe: push_some only hands buf on as const. */
-  return batch_wait(q, (unsigned char *)(uintptr_t)elems, n, timeout_ns, pushed, push_some);
+  return batch_wait(q, elems, n, timeout_ns, pushed, push_some);
 }
 
 int rv_mpmc_pop_n_wait(rv_mpmc *q, void *elems, size_t n, uint64_t timeout_ns, size_t *popped) {
