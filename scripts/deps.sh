@@ -11,6 +11,10 @@ packages=(
   libprotobuf-c-dev protobuf-c-compiler nanopb libnanopb-dev
   # libraries rivet links
   libxxhash-dev libsodium-dev libjansson-dev zlib1g-dev
+  # examples/api-server: SQLite (and its shell for inspecting a database)
+  libsqlite3-dev sqlite3
+  # api-server benchmark: wrk drives it and nginx 1.22, the baseline
+  wrk nginx-light
   # logstat benchmark baselines
   mawk goaccess
   # tests

@@ -2,7 +2,10 @@
  * parser, the router and the response writer. */
 #include <rivet/net/http-server.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <rivet/net/server.h>
 
@@ -30,6 +33,7 @@ typedef struct hconn {
   rv_http_parser hp; /* re-parses the copied head */
   rv_http_header hfields[MAX_FIELDS];
   rv_http_request req;
+  char peer[INET6_ADDRSTRLEN]; /* the client's address, "" when unknown */
   uint8_t *head; /* limits.max_head bytes */
   rv_buf body;
   rv_buf out;
@@ -43,6 +47,22 @@ static void hconn_free(hconn *h) {
     rv_alloc_free(a, h->head, h->srv->limits.max_head);
   }
   rv_alloc_free(a, h, sizeof *h);
+}
+
+/* The client's address as text, for rate limits and logs by address. */
+static void set_peer(hconn *h, int fd) {
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  h->peer[0] = '\0';
+  if (getpeername(fd, (struct sockaddr *)&ss, &sl) != 0) {
+    return;
+  }
+  /* The casts follow ss_family: sockaddr_storage is sized and aligned for both. */
+  if (ss.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &((const struct sockaddr_in *)&ss)->sin_addr, h->peer, sizeof h->peer);
+  } else if (ss.ss_family == AF_INET6) {
+    inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&ss)->sin6_addr, h->peer, sizeof h->peer);
+  }
 }
 
 static void on_open(rv_conn *c, void *user) {
@@ -63,6 +83,7 @@ static void on_open(rv_conn *c, void *user) {
     rv_conn_abort(c, RV_ENOMEM);
     return;
   }
+  set_peer(h, rv_conn_fd(c));
   rv_conn_set_user(c, h);
 }
 
@@ -107,6 +128,7 @@ static void reject(hconn *h, int status) {
 static void respond(hconn *h) {
   rv_http_ctx ctx;
   rv_http_ctx_init(&ctx, &h->req, rv_slice_make(h->body.data, h->body.len), &h->out);
+  ctx.peer = h->peer[0] != '\0' ? h->peer : NULL;
   int rc = rv_http_router_dispatch(h->srv->router, &ctx);
   if (rc == RV_ENOMEM && h->out.len == 0) {
     h->phase = PH_CLOSING;
@@ -229,6 +251,7 @@ int rv_http_server_new(rv_http_server **out, rv_loop *l, const rv_http_server_co
     sc.idle_timeout_ms = cfg->idle_timeout_ms;
   }
   sc.max_conns = cfg->max_conns;
+  sc.reuseport = cfg->reuseport;
   /* A partial head waits in the read buffer: it must hold max_head + 1
    * bytes so the parser, not the TCP server, answers an oversized head. */
   if (sc.read_chunk <= lim.max_head) {
