@@ -2,6 +2,8 @@
 #include <rivet/net/trace.h>
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -90,20 +92,89 @@ void rv_trace_format(const rv_trace_ctx *ctx, char out[RV_TRACEPARENT_LEN + 1]) 
   out[55] = '\0';
 }
 
-/* Fill p with n random bytes, never all zero (an all-zero id is invalid;
- * the chance is 2^-64 or less, but a retry costs nothing). */
-static int random_id(uint8_t *p, size_t n) {
-  do {
-    size_t got = 0;
-    while (got < n) {
-      ssize_t r = getrandom(p + got, n - got, 0);
-      if (r < 0) {
-        if (errno == EINTR) {
-          continue;
-        }
-        return RV_EIO;
+/* Fill p with n bytes from the system source. */
+static int system_random(uint8_t *p, size_t n) {
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = getrandom(p + got, n - got, 0);
+    if (r < 0) {
+      if (errno == EINTR) {
+        continue;
       }
-      got += (size_t)r;
+      return RV_EIO;
+    }
+    got += (size_t)r;
+  }
+  return RV_OK;
+}
+
+/* Ids must be unique, not secret (Trace Context asks for random ids so
+ * that independent services do not collide; nothing is authorised by
+ * one). A per-thread xoshiro256** seeded once from getrandom(2) gives
+ * 2^256 - 1 states without a system call per request. A forked child
+ * must not repeat its parent's ids: an atfork handler bumps a generation
+ * and every thread reseeds when it sees a new one. */
+typedef struct id_prng {
+  uint64_t s[4];
+  unsigned gen;
+  bool seeded;
+} id_prng;
+
+static _Thread_local id_prng tls_prng;
+static atomic_uint fork_gen;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/* Relaxed: the child runs this before any other thread exists in it. */
+static void on_fork_child(void) { atomic_fetch_add_explicit(&fork_gen, 1, memory_order_relaxed); }
+static void install_atfork(void) { (void)pthread_atfork(NULL, NULL, on_fork_child); }
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static uint64_t prng_next(id_prng *g) {
+  uint64_t *s = g->s;
+  uint64_t r = rotl(s[1] * 5, 7) * 9;
+  uint64_t t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 45);
+  return r;
+}
+
+static int prng_ready(id_prng *g) {
+  (void)pthread_once(&atfork_once, install_atfork);
+  unsigned gen = atomic_load_explicit(&fork_gen, memory_order_relaxed);
+  if (g->seeded && g->gen == gen) {
+    return RV_OK;
+  }
+  uint8_t seed[sizeof g->s];
+  do {
+    int rc = system_random(seed, sizeof seed);
+    if (rc != RV_OK) {
+      return rc;
+    }
+  } while (all_zero(seed, sizeof seed)); /* the one state xoshiro cannot leave */
+  memcpy(g->s, seed, sizeof seed);
+  g->gen = gen;
+  g->seeded = true;
+  return RV_OK;
+}
+
+/* Fill p (n <= 16) with random bytes, never all zero (an all-zero id is
+ * invalid; the chance is 2^-64 or less, but a retry costs nothing). */
+static int random_id(uint8_t *p, size_t n) {
+  id_prng *g = &tls_prng;
+  int rc = prng_ready(g);
+  if (rc != RV_OK) {
+    return rc;
+  }
+  do {
+    for (size_t i = 0; i < n; i += 8) {
+      uint64_t v = prng_next(g);
+      size_t k = n - i < 8 ? n - i : 8;
+      memcpy(p + i, &v, k);
     }
   } while (all_zero(p, n));
   return RV_OK;

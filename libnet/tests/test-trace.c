@@ -9,9 +9,12 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <rivet/net/trace.h>
@@ -28,12 +31,12 @@ ssize_t getrandom(void *buf, size_t n, unsigned int flags) {
   case 1: /* fail */
     errno = EIO;
     return -1;
-  case 2: /* EINTR first, then one byte at a time, zeros for the first id */
+  case 2: /* EINTR first, then one byte at a time, zeros for the first seed */
     if (rand_calls == 1) {
       errno = EINTR;
       return -1;
     }
-    *(unsigned char *)buf = rand_calls <= 17 ? 0 : (unsigned char)rand_calls;
+    *(unsigned char *)buf = rand_calls <= 33 ? 0 : (unsigned char)rand_calls;
     return 1;
   default:
     return syscall(SYS_getrandom, buf, n, flags);
@@ -114,24 +117,100 @@ static void test_new_child(void **state) {
   assert_int_equal(rv_trace_child(&child, &child), RV_OK); /* aliasing allowed */
 }
 
+/* The generator is seeded once per thread, so each scripted source runs in
+ * a fresh thread. */
+typedef struct draw {
+  rv_trace_ctx c;
+  int rc_new, rc_child;
+} draw;
+
+static void *draw_thread(void *arg) {
+  draw *d = arg;
+  rv_trace_ctx keep = d->c;
+  d->rc_new = rv_trace_new(&d->c, 0);
+  d->rc_child = d->rc_new == RV_OK ? rv_trace_child(&d->c, &d->c) : rv_trace_child(&keep, &d->c);
+  return NULL;
+}
+
+static void run_draw(draw *d) {
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, draw_thread, d), 0);
+  assert_int_equal(pthread_join(t, NULL), 0);
+}
+
 static void test_random_source(void **state) {
   (void)state;
-  rv_trace_ctx c, keep;
+  draw d;
+  rv_trace_ctx keep;
   memset(&keep, 0x5a, sizeof keep);
-  c = keep;
+  d.c = keep;
   rand_mode = 1;
-  assert_int_equal(rv_trace_new(&c, 0), RV_EIO);
-  assert_int_equal(rv_trace_child(&keep, &c), RV_EIO);
-  assert_memory_equal(&c, &keep, sizeof c); /* untouched on failure */
-  /* EINTR is retried, short reads are completed, an all-zero id redrawn. */
+  run_draw(&d);
+  assert_int_equal(d.rc_new, RV_EIO);
+  assert_int_equal(d.rc_child, RV_EIO);
+  assert_memory_equal(&d.c, &keep, sizeof d.c); /* untouched on failure */
+  /* EINTR is retried, short reads are completed, an all-zero seed redrawn. */
   rand_mode = 2;
   rand_calls = 0;
-  assert_int_equal(rv_trace_new(&c, 0), RV_OK);
+  run_draw(&d);
   rand_mode = 0;
+  assert_int_equal(d.rc_new, RV_OK);
+  assert_int_equal(d.rc_child, RV_OK);
   static const uint8_t zero[16] = {0};
-  assert_memory_not_equal(c.trace_id, zero, 16);
-  assert_memory_not_equal(c.span_id, zero, 8);
-  assert_int_equal(rand_calls, 1 + 16 + 16 + 8); /* the zero trace id was redrawn */
+  assert_memory_not_equal(d.c.trace_id, zero, 16);
+  assert_memory_not_equal(d.c.span_id, zero, 8);
+  assert_int_equal(rand_calls, 1 + 32 + 32); /* EINTR, the zero seed, the real one */
+}
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* One seed per thread, no system call per id, and no repeats. */
+static void test_ids_unique(void **state) {
+  (void)state;
+  enum { N = 20000 };
+  rv_trace_ctx c;
+  assert_int_equal(rv_trace_new(&c, 0), RV_OK); /* seeds this thread if needed */
+  rand_calls = 0;
+  static uint64_t ids[N];
+  for (size_t i = 0; i < N; i++) {
+    assert_int_equal(rv_trace_child(&c, &c), RV_OK);
+    memcpy(&ids[i], c.span_id, 8);
+  }
+  assert_int_equal(rand_calls, 0);
+  qsort(ids, N, sizeof ids[0], cmp_u64);
+  for (size_t i = 1; i < N; i++) {
+    assert_true(ids[i] != ids[i - 1]);
+  }
+}
+
+/* A forked child reseeds: it must not draw the ids its parent draws next. */
+static void test_fork_reseeds(void **state) {
+  (void)state;
+  rv_trace_ctx c;
+  assert_int_equal(rv_trace_new(&c, 0), RV_OK);
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    rv_trace_ctx k;
+    int calls = rand_calls;
+    int ok = rv_trace_new(&k, 0) == RV_OK && rand_calls > calls;
+    ssize_t w = write(fds[1], ok ? (const void *)&k : (const void *)"", ok ? sizeof k : 1);
+    _exit(w == (ssize_t)sizeof k ? 0 : 1);
+  }
+  close(fds[1]);
+  rv_trace_ctx mine, theirs;
+  assert_int_equal(rv_trace_new(&mine, 0), RV_OK);
+  assert_int_equal(read(fds[0], &theirs, sizeof theirs), (ssize_t)sizeof theirs);
+  close(fds[0]);
+  int st = 0;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  assert_memory_not_equal(mine.trace_id, theirs.trace_id, 16);
 }
 
 typedef struct captured {
@@ -185,6 +264,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parse_format), cmocka_unit_test(test_parse_invalid),
       cmocka_unit_test(test_new_child),    cmocka_unit_test(test_random_source),
+      cmocka_unit_test(test_ids_unique),   cmocka_unit_test(test_fork_reseeds),
       cmocka_unit_test(test_log_lines),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

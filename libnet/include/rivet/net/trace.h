@@ -14,7 +14,10 @@
  * invalid, version `ff` is invalid, and a higher version is parsed as 00
  * when what follows the first 55 characters starts with `-`.
  *
- * Hosted (ids come from getrandom(2)). Thread-safe: no shared state.
+ * Ids come from a per-thread xoshiro256** generator seeded from getrandom(2)
+ * (and reseeded in a forked child): unique, cheap (no system call per id),
+ * not secret — never use a trace id to authorise anything.
+ * Hosted. Thread-safe: the only shared state is the fork generation.
  */
 #pragma once
 
