@@ -33,6 +33,7 @@
 #include <rivet/core/mpmc.h>
 #include <rivet/core/vec.h>
 #include <rivet/core/log.h>
+#include <rivet/core/logbuf.h>
 #include <rivet/core/ring.h>
 #include <rivet/core/pool.h>
 #include <rivet/core/map.h>
