@@ -34,7 +34,7 @@ typedef struct hconn {
   rv_http_header hfields[MAX_FIELDS];
   rv_http_request req;
   char peer[INET6_ADDRSTRLEN]; /* the client's address, "" when unknown */
-  uint8_t *head; /* limits.max_head bytes */
+  uint8_t *head;               /* limits.max_head bytes */
   rv_buf body;
   rv_buf out;
 } hconn;

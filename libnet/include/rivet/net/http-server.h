@@ -48,8 +48,8 @@ typedef struct rv_http_server_config {
   rv_http_limits limits;        /**< all zero = rv_http_limits_default() */
   uint32_t idle_timeout_ms;     /**< 0 = the TCP server's default (60 s) */
   size_t max_conns;             /**< 0 = no limit */
-  bool reuseport; /**< set `SO_REUSEPORT`: several servers (threads or processes)
-                       listen on one port and the kernel spreads connections */
+  bool reuseport;               /**< set `SO_REUSEPORT`: several servers (threads or processes)
+                                     listen on one port and the kernel spreads connections */
 } rv_http_server_config;
 
 /**
