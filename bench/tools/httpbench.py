@@ -309,6 +309,7 @@ def main():
                     "rps_ratio": rps / base_rps if base_rps else None,
                     "p99_ratio": p99 / base_p99 if base_p99 else None,
                     "rounds": len(rs), "errors": sum(x["errors"] for x in rs),
+                    "runs": rs,
                 })
 
     hdr = f"{'workers':>7}  {'server':<12} {'req/s':>10} {'min':>10} {'max':>10} " \
