@@ -24,6 +24,7 @@ benchmarks it, then stops it with SIGTERM (SIGKILL after 5 s).
     httpbench.py --workers 1,2 --server 'rivet=./http-info-server --port {port} --threads {workers}'
     httpbench.py --quick ...      # smoke test: 1 worker, 1 round of 1 s
     httpbench.py --json out.json  # also write the results as JSON (- = stdout)
+    httpbench.py --server-cpus 0 --client-cpus 1 ...  # pin servers and wrk apart
 
 Exit status: 0, or 1 if a server failed to start, answered wrongly, or wrk
 saw errors (socket errors or non-2xx responses). Timings never fail it.
@@ -177,10 +178,19 @@ def tree_cpu_seconds(pid):
     return total / tick
 
 
+def cpus(text):
+    """A preexec_fn pinning the child to the CPUs in text ("0,1"), or None."""
+    if not text:
+        return None
+    mask = {int(c) for c in text.split(",") if c}
+    return lambda: os.sched_setaffinity(0, mask)
+
+
 def run_wrk(args, port):
     cmd = [args.wrk, "-t", str(args.threads), "-c", str(args.conns), "-d", f"{args.duration}s",
            "--timeout", f"{args.timeout}s", "--latency", f"http://127.0.0.1:{port}{args.path}"]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 60)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 60,
+                       preexec_fn=cpus(args.client_cpus))
     if r.returncode != 0:
         raise BenchError(f"wrk failed ({r.returncode}): {r.stderr.strip()}")
     return parse_wrk(r.stdout)
@@ -204,7 +214,8 @@ def one_run(args, name, command, workers, tmp):
         else:
             port = free_port()
             cmd = shlex.split(command.format(port=port, workers=workers))
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                preexec_fn=cpus(args.server_cpus))
         try:
             try:
                 wait_port(port, proc, 15)
@@ -239,6 +250,8 @@ def main():
     ap.add_argument("--body", default=DEFAULT_BODY, help="the expected JSON body")
     ap.add_argument("--nginx", default=shutil.which("nginx") or "/usr/sbin/nginx")
     ap.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
+    ap.add_argument("--server-cpus", metavar="LIST", help="pin every server to these CPUs (0,1)")
+    ap.add_argument("--client-cpus", metavar="LIST", help="pin wrk to these CPUs")
     ap.add_argument("--timeout", type=int, default=2,
                     help="wrk's per-request timeout in s, counted as an error (default 2)")
     ap.add_argument("--quick", action="store_true",
@@ -270,7 +283,9 @@ def main():
         pass
     print(f"# httpbench: {os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}")
     print(f"# wrk -t {args.threads} -c {args.conns} -d {args.duration}s --latency, "
-          f"{args.rounds} round(s), GET {args.path} ({len(args.body)}-byte body)")
+          f"{args.rounds} round(s), GET {args.path} ({len(args.body)}-byte body)"
+          + (f", servers on CPUs {args.server_cpus}" if args.server_cpus else "")
+          + (f", wrk on CPUs {args.client_cpus}" if args.client_cpus else ""))
 
     results = []
     failed = False
