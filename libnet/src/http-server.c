@@ -4,43 +4,50 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include <rivet/net/server.h>
 
 #define MAX_FIELDS 128u
+/* Responses of pipelined requests are sent together up to this many bytes. */
+#define OUT_BATCH ((size_t)64 * 1024)
 
 struct rv_http_server {
   const rv_alloc *alloc;
+  rv_loop *loop;
   rv_server *tcp;
   const rv_http_router *router;
   rv_http_limits limits;
+  uint32_t body_timeout_ms;
 };
 
 enum { PH_HEAD = 0, PH_BODY = 1, PH_CLOSING = 2 };
 
-/* Per connection: the stream parser, a copy of the current head (so body
- * bytes can be consumed while its views stay valid), the body, the output. */
+/* Per connection: the stream parser, a copy of the current head while its
+ * body is read (so body bytes can be consumed while the head's views stay
+ * valid), the body, the output, and the body deadline. A request without
+ * a body is answered straight from the read buffer: no copy. */
 typedef struct hconn {
   rv_http_server *srv;
   rv_conn *conn;
   int phase;
-  bool in_data; /* inside on_data: on_close must not free yet */
-  bool closed;  /* on_close ran (the server calls it synchronously) */
+  bool busy;                /* inside on_data or the timer: on_close must not free yet */
+  bool closed;              /* on_close ran (the server calls it synchronously) */
+  rv_loop_timer body_timer; /* armed only while a body is being read */
   rv_http_parser p;
   rv_http_header fields[MAX_FIELDS];
-  rv_http_parser hp; /* re-parses the copied head */
-  rv_http_header hfields[MAX_FIELDS];
-  rv_http_request req;
+  rv_http_request req;         /* the head whose body is being read (views into head) */
   char peer[INET6_ADDRSTRLEN]; /* the client's address, "" when unknown */
-  uint8_t *head;               /* limits.max_head bytes */
+  uint8_t *head;               /* limits.max_head bytes, allocated on the first body */
   rv_buf body;
   rv_buf out;
 } hconn;
 
 static void hconn_free(hconn *h) {
   const rv_alloc *a = h->srv->alloc;
+  rv_loop_timer_stop(h->srv->loop, &h->body_timer);
   rv_buf_free(&h->body);
   rv_buf_free(&h->out);
   if (h->head != NULL) {
@@ -77,8 +84,8 @@ static void on_open(rv_conn *c, void *user) {
   h->conn = c;
   rv_buf_init(&h->body, s->alloc);
   rv_buf_init(&h->out, s->alloc);
-  h->head = rv_alloc_get(s->alloc, s->limits.max_head, 1);
-  if (h->head == NULL || rv_http_parser_init(&h->p, h->fields, MAX_FIELDS, &s->limits) != RV_OK) {
+  rv_loop_timer_init(&h->body_timer);
+  if (rv_http_parser_init(&h->p, h->fields, MAX_FIELDS, &s->limits) != RV_OK) {
     hconn_free(h);
     rv_conn_abort(c, RV_ENOMEM);
     return;
@@ -94,7 +101,7 @@ static void on_close(rv_conn *c, int reason, void *user) {
   if (h != NULL) {
     h->closed = true;
     h->phase = PH_CLOSING;
-    if (!h->in_data) {
+    if (!h->busy) {
       hconn_free(h);
     }
   }
@@ -114,8 +121,9 @@ static void flush(hconn *h, bool close) {
   }
 }
 
+/* Answer with `status` and Connection: close, after the responses already
+ * waiting in h->out (pipelined requests are answered in order). */
 static void reject(hconn *h, int status) {
-  h->out.len = 0;
   if (rv_http_write_error(&h->out, status) != RV_OK) {
     h->phase = PH_CLOSING;
     rv_conn_abort(h->conn, RV_ENOMEM);
@@ -124,58 +132,107 @@ static void reject(hconn *h, int status) {
   flush(h, true);
 }
 
-/* Route the complete request in h->req / h->body. */
-static void respond(hconn *h) {
+/* Route a complete request; its body is in h->body. The response waits in
+ * h->out: process() sends every response of one read with one write (so
+ * pipelined requests cost one send), or sooner when OUT_BATCH is reached
+ * or the connection is to close. */
+static void respond(hconn *h, const rv_http_request *req) {
   rv_http_ctx ctx;
-  rv_http_ctx_init(&ctx, &h->req, rv_slice_make(h->body.data, h->body.len), &h->out);
+  rv_http_ctx_init(&ctx, req, rv_slice_make(h->body.data, h->body.len), &h->out);
   ctx.peer = h->peer[0] != '\0' ? h->peer : NULL;
+  size_t start = h->out.len;
   int rc = rv_http_router_dispatch(h->srv->router, &ctx);
-  if (rc == RV_ENOMEM && h->out.len == 0) {
-    h->phase = PH_CLOSING;
+  if (rc == RV_ENOMEM && h->out.len == start) {
+    h->phase = PH_CLOSING; /* not even the 500 fitted */
     rv_conn_abort(h->conn, RV_ENOMEM);
     return;
   }
   h->body.len = 0;
-  flush(h, !h->req.keep_alive || ctx.res.close);
+  bool close = !req->keep_alive || ctx.res.close;
+  if (close || h->out.len >= OUT_BATCH) {
+    flush(h, close);
+  }
 }
 
-/* A complete head lies at data[0, head_len): keep a copy with its views. */
-static int keep_head(hconn *h, const uint8_t *data, size_t head_len) {
-  memcpy(h->head, data, head_len);
-  int rc = rv_http_parser_init(&h->hp, h->hfields, MAX_FIELDS, &h->srv->limits);
-  if (rc == RV_OK) {
-    rc = rv_http_parse_head(&h->hp, h->head, head_len, &h->req, NULL);
+/* Move a view from the read buffer (base) into the head copy. */
+static void rebase(rv_slice *v, const uint8_t *base, const uint8_t *copy) {
+  if (v->ptr != NULL) {
+    /* v points into base[0, head_len], which was copied to copy[0, head_len]. */
+    v->ptr = copy + (v->ptr - base);
   }
-  return rc; /* the same bytes parsed the same way: always 0 */
+}
+
+/* The head at data[0, req->head_len) has a body to wait for: copy it into
+ * h->head and move the request's views there, so they outlive the read
+ * buffer. The field array is the parser's, untouched until the next head. */
+static int keep_head(hconn *h, const uint8_t *data, const rv_http_request *req) {
+  if (h->head == NULL) {
+    h->head = rv_alloc_get(h->srv->alloc, h->srv->limits.max_head, 1);
+    if (h->head == NULL) {
+      return RV_ENOMEM;
+    }
+  }
+  memcpy(h->head, data, req->head_len);
+  h->req = *req;
+  rebase(&h->req.method, data, h->head);
+  rebase(&h->req.target, data, h->head);
+  rebase(&h->req.path, data, h->head);
+  rebase(&h->req.query, data, h->head);
+  for (size_t i = 0; i < h->req.nheaders; i++) {
+    rebase(&h->req.headers[i].name, data, h->head);
+    rebase(&h->req.headers[i].value, data, h->head);
+  }
+  return RV_OK;
+}
+
+static void body_timeout(rv_loop_timer *t) {
+  /* t is the body_timer member of an hconn. */
+  hconn *h = (hconn *)(void *)((char *)t - offsetof(hconn, body_timer));
+  if (h->phase != PH_BODY) {
+    return;
+  }
+  h->busy = true;
+  reject(h, 408); /* a slow body: Request Timeout, Connection: close */
+  h->busy = false;
+  if (h->closed) {
+    hconn_free(h);
+  }
 }
 
 /* Parse and answer what `data` holds; returns the bytes consumed. */
 static size_t process(hconn *h, const uint8_t *data, size_t len) {
-  rv_conn *c = h->conn;
   size_t off = 0;
-  while (off < len && h->phase != PH_CLOSING) {
+  /* In a body, go on with no bytes left too: a Content-Length body that
+   * ends exactly at the end of `data` is completed by one more call. */
+  while ((off < len || h->phase == PH_BODY) && h->phase != PH_CLOSING) {
     if (h->phase == PH_HEAD) {
       rv_http_request req;
       int rc = rv_http_parse_head(&h->p, data + off, len - off, &req, NULL);
       if (rc == RV_EAGAIN) {
-        return off; /* the server keeps the partial head */
+        break; /* the server keeps the partial head */
       }
       if (rc != RV_OK) {
         reject(h, rv_http_parser_status(&h->p));
         return len;
       }
-      if (keep_head(h, data + off, req.head_len) != RV_OK) {
+      if (req.framing == RV_HTTP_BODY_NONE) {
+        off += req.head_len;
+        respond(h, &req); /* the views point into data: valid during on_data */
+        continue;
+      }
+      if (keep_head(h, data + off, &req) != RV_OK) {
         reject(h, 500);
         return len;
       }
       off += req.head_len;
-      if (req.framing == RV_HTTP_BODY_NONE) {
-        respond(h);
-        continue;
+      if (rv_loop_timer_start(h->srv->loop, &h->body_timer, h->srv->body_timeout_ms,
+                              body_timeout) != RV_OK) {
+        reject(h, 500);
+        return len;
       }
       if (req.expect_continue &&
-          rv_conn_write(c, RV_HTTP_CONTINUE, sizeof RV_HTTP_CONTINUE - 1) != RV_OK) {
-        h->phase = PH_CLOSING;
+          rv_buf_append(&h->out, RV_HTTP_CONTINUE, sizeof RV_HTTP_CONTINUE - 1) != RV_OK) {
+        reject(h, 500);
         return len;
       }
       h->phase = PH_BODY;
@@ -198,9 +255,16 @@ static size_t process(hconn *h, const uint8_t *data, size_t len) {
         return len;
       }
     } else {
+      rv_loop_timer_stop(h->srv->loop, &h->body_timer);
       h->phase = PH_HEAD;
-      respond(h);
+      respond(h, &h->req);
     }
+  }
+  if (h->phase == PH_CLOSING) {
+    return len;
+  }
+  if (h->out.len > 0) {
+    flush(h, false); /* every response of this read in one write */
   }
   return h->phase == PH_CLOSING ? len : off;
 }
@@ -208,9 +272,9 @@ static size_t process(hconn *h, const uint8_t *data, size_t len) {
 static size_t on_data(rv_conn *c, const uint8_t *data, size_t len, void *user) {
   (void)user;
   hconn *h = rv_conn_user(c);
-  h->in_data = true;
+  h->busy = true;
   size_t used = process(h, data, len);
-  h->in_data = false;
+  h->busy = false;
   if (h->closed) {
     hconn_free(h); /* on_close ran during the call */
     return len;
@@ -239,8 +303,11 @@ int rv_http_server_new(rv_http_server **out, rv_loop *l, const rv_http_server_co
   }
   memset(s, 0, sizeof *s);
   s->alloc = a;
+  s->loop = l;
   s->router = cfg->router;
   s->limits = lim;
+  s->body_timeout_ms =
+      cfg->body_timeout_ms != 0 ? cfg->body_timeout_ms : RV_HTTP_BODY_TIMEOUT_DEFAULT_MS;
   rv_server_config sc;
   rv_server_config_default(&sc);
   if (cfg->host != NULL) {
@@ -249,6 +316,9 @@ int rv_http_server_new(rv_http_server **out, rv_loop *l, const rv_http_server_co
   sc.port = cfg->port;
   if (cfg->idle_timeout_ms != 0) {
     sc.idle_timeout_ms = cfg->idle_timeout_ms;
+  }
+  if (cfg->slow_timeout_ms != 0) {
+    sc.slow_timeout_ms = cfg->slow_timeout_ms;
   }
   sc.max_conns = cfg->max_conns;
   sc.reuseport = cfg->reuseport;

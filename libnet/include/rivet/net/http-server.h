@@ -13,7 +13,18 @@
  * read, and the connection is kept open unless the request or HTTP/1.0
  * says otherwise. A request the parser rejects gets its status (400, 413,
  * 414, 417, 431, 501, 505) with `Connection: close`, then the connection
- * closes.
+ * closes. A body larger than `limits.max_body` is refused with 413 before
+ * it is read when `Content-Length` declares it, and as soon as the decoded
+ * size passes the limit when it is chunked.
+ *
+ * **Slow clients.** A head that has not completed `slow_timeout_ms` after
+ * its first byte arrived closes the connection (the TCP server's slow-client
+ * timeout: bytes trickling in do not extend it). A body that has not
+ * completed `body_timeout_ms` after its head was parsed gets
+ * `408 Request Timeout` with `Connection: close`, and the connection closes,
+ * however steadily the client keeps sending bytes. A request without a body
+ * is answered straight from the read buffer; a head with a body is copied
+ * once into the connection's storage.
  *
  * Thread safety: everything runs on the loop's thread, as for the TCP
  * server; the router must not change while the server runs. Hosted.
@@ -37,6 +48,9 @@ extern "C" {
 /** \defgroup net_http_server http-server: HTTP/1.1 on the TCP server
  *  \{ */
 
+/** \brief The body deadline when the config's `body_timeout_ms` is 0: 30 s. */
+#define RV_HTTP_BODY_TIMEOUT_DEFAULT_MS 30000u
+
 /** \brief An HTTP server. Opaque. */
 typedef struct rv_http_server rv_http_server;
 
@@ -45,11 +59,18 @@ typedef struct rv_http_server_config {
   const char *host;             /**< IPv4 address; NULL = 127.0.0.1 */
   uint16_t port;                /**< 0 picks one (rv_http_server_port()) */
   const rv_http_router *router; /**< routes every request; must outlive the server */
-  rv_http_limits limits;        /**< all zero = rv_http_limits_default() */
+  rv_http_limits limits;        /**< all zero = rv_http_limits_default(); `max_body` is the largest
+                                     request body (default 1 MiB), else 413 */
   uint32_t idle_timeout_ms;     /**< 0 = the TCP server's default (60 s) */
   size_t max_conns;             /**< 0 = no limit */
   bool reuseport;               /**< set `SO_REUSEPORT`: several servers (threads or processes)
                                      listen on one port and the kernel spreads connections */
+  uint32_t body_timeout_ms;     /**< a request body must be complete this long after its
+                                     head was parsed, else 408 and close;
+                                     0 = #RV_HTTP_BODY_TIMEOUT_DEFAULT_MS (30 s) \since 0.2.0 */
+  uint32_t slow_timeout_ms;     /**< a partial head must complete this long after its first
+                                     byte, else the connection closes; 0 = the TCP
+                                     server's default (10 s) \since 0.2.0 */
 } rv_http_server_config;
 
 /**
