@@ -45,7 +45,7 @@ void test_telemetry(void **state) {
   for (int i = 3; i < 8; i++) {
     n += snprintf(body + n, sizeof body - (size_t)n,
                   "%s{\"ts\":%lld,\"metric\":\"temp_c\",\"value\":%d.25}", i > 3 ? "," : "",
-                  (long long)(INT64_C(1795428000000) + i * 1000), i);
+                  (long long)(INT64_C(1795428000000) + (int64_t)i * 1000), i);
   }
   (void)snprintf(body + n, sizeof body - (size_t)n, "]}");
   assert_int_equal(post("/v1/devices/t1/telemetry", w, body), 0);
@@ -299,12 +299,12 @@ void test_rate_limits(void **state) {
     assert_int_equal(get("/healthz", NULL), 0);
     expect_status(200);
     assert_true(header(&R, "RateLimit-Remaining", v, sizeof v));
-    assert_int_equal(atoi(v), 2 - i);
+    assert_int_equal(strtol(v, NULL, 10), 2 - i);
   }
   assert_int_equal(get("/healthz", NULL), 0);
   expect_error(429, "rate_limited");
   assert_true(header(&R, "Retry-After", v, sizeof v));
-  assert_true(atoi(v) >= 1);
+  assert_true(strtol(v, NULL, 10) >= 1);
   assert_true(header(&R, "RateLimit-Limit", v, sizeof v));
   assert_string_equal(v, "3");
   F.peer = "192.0.2.2";

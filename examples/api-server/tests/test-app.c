@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
@@ -185,9 +186,15 @@ static void test_health_ready_metrics(void **state) {
   assert_non_null(fp);
   assert_int_equal(fwrite(R.body, 1, strlen(R.body), fp), strlen(R.body));
   assert_int_equal(fclose(fp), 0);
-  char cmd[512];
-  (void)snprintf(cmd, sizeof cmd, "'%s' '%s' '%s'", g_python, g_checker, path);
-  int st = system(cmd);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    char *const argv[] = {(char *)g_python, (char *)g_checker, path, NULL};
+    execv(g_python, argv);
+    _exit(127);
+  }
+  int st = 0;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
   assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
   fx_close(NULL);
 }
