@@ -38,6 +38,19 @@ int api_json_parse_object(rv_slice body, json_t **out, api_err *e) {
   return 0;
 }
 
+/* Bytes of s (NUL-terminated) to quote in a message: at most max, never
+ * cutting a UTF-8 sequence in two. */
+static int utf8_prefix(const char *s, size_t max) {
+  size_t n = strnlen(s, max + 1);
+  if (n > max) {
+    n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0u) == 0x80u) {
+      n--; /* s[n] continues a sequence: cut before its lead byte */
+    }
+  }
+  return (int)n;
+}
+
 int api_json_known(json_t *obj, const char *const *names, size_t n, const char *where, api_err *e) {
   const char *key;
   json_t *val;
@@ -48,9 +61,10 @@ int api_json_known(json_t *obj, const char *const *names, size_t n, const char *
       ok = strcmp(key, names[i]) == 0;
     }
     if (!ok) {
-      /* The key is client text: quote at most 64 bytes of it. */
-      return api_err_set(e, 400, "unknown_field", "unknown field '%.64s'%s%s", key,
-                         where[0] != '\0' ? " in " : "", where);
+      /* The key is client text (valid UTF-8: jansson checked): quote at
+       * most 64 bytes of it, whole characters only. */
+      return api_err_set(e, 400, "unknown_field", "unknown field '%.*s'%s%s", utf8_prefix(key, 64),
+                         key, where[0] != '\0' ? " in " : "", where);
     }
   }
   return 0;

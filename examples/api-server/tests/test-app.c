@@ -327,6 +327,18 @@ static void test_device_bodies(void **state) {
     assert_int_equal(post("/v1/devices", w, cases[i].body), 0);
     expect_error(400, cases[i].code);
   }
+  /* a long unknown key is quoted whole characters only: the reply stays UTF-8 */
+  char key[200], kbody[300];
+  size_t kl = 0;
+  kl += (size_t)snprintf(key, sizeof key, "%s", "a");
+  for (int i = 0; i < 40; i++) {
+    kl += (size_t)snprintf(key + kl, sizeof key - kl, "%s", "\xe2\x82\xac");
+  }
+  (void)snprintf(kbody, sizeof kbody, "{\"id\":\"k\",\"name\":\"k\",\"%s\":1}", key);
+  assert_int_equal(post("/v1/devices", w, kbody), 0);
+  expect_error(400, "unknown_field"); /* the harness parses the reply as strict JSON */
+  assert_int_equal(get("/v1/devices?%ff%fe=1", w), 0);
+  expect_error(400, "unknown_parameter");
   assert_int_equal(post("/v1/devices", w, "{\"id\":\"a\",\n\"name\" 1}"), 0);
   expect_error(400, "bad_json");
   assert_non_null(strstr(R.body, "line 2"));
