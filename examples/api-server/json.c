@@ -408,13 +408,24 @@ void api_jw_raw(api_jw *w, const char *s, size_t n) {
 void api_jw_lit(api_jw *w, const char *s) { api_jw_raw(w, s, strlen(s)); }
 
 void api_jw_str(api_jw *w, const char *s, size_t n) {
-  if (w->err != 0 || (w->err = rv_buf_reserve(w->b, n + 2)) != 0) {
-    return;
-  }
   api_jw_raw(w, "\"", 1);
+  const unsigned char *u = (const unsigned char *)s;
   size_t run = 0;
   for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
+    unsigned char c = u[i];
+    if (c >= 0x80) {
+      size_t k = utf8_seq(u + i, n - i);
+      if (k != 0) {
+        i += k - 1; /* a valid sequence: copied with the run */
+        continue;
+      }
+      /* Invalid UTF-8 (e.g. client bytes quoted by a parser message):
+       * one U+FFFD per bad byte keeps the document valid JSON. */
+      api_jw_raw(w, s + run, i - run);
+      api_jw_raw(w, "\\ufffd", 6);
+      run = i + 1;
+      continue;
+    }
     if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7F) {
       continue;
     }

@@ -97,8 +97,12 @@ static void test_b64_and_charsets(void **state) {
   api_jw_f64(&w, 21.5);
   api_jw_lit(&w, " ");
   api_jw_str(&w, "a\"\\\x01", 4);
+  api_jw_lit(&w, " ");
+  api_jw_str(&w, "\xff\xc3\xa9\xe2\x82", 5); /* bad byte, é, truncated sequence */
   assert_int_equal(w.err, 0);
-  assert_memory_equal(b.data, "0.1 21.5 \"a\\\"\\\\\\u0001\"", b.len);
+  static const char want[] = "0.1 21.5 \"a\\\"\\\\\\u0001\" \"\\ufffd\xc3\xa9\\ufffd\\ufffd\"";
+  assert_int_equal(b.len, sizeof want - 1);
+  assert_memory_equal(b.data, want, b.len);
   rv_buf_free(&b);
 }
 
@@ -327,6 +331,9 @@ static void test_device_bodies(void **state) {
     assert_int_equal(post("/v1/devices", w, cases[i].body), 0);
     expect_error(400, cases[i].code);
   }
+  /* invalid UTF-8 in the body: jansson's message quotes it; the reply stays UTF-8 */
+  assert_int_equal(post("/v1/devices", w, "{\"id\":\"\xff\xfe\",\"name\":\"x\"}"), 0);
+  expect_error(400, "bad_json");
   /* a long unknown key is quoted whole characters only: the reply stays UTF-8 */
   char key[200], kbody[300];
   size_t kl = 0;
