@@ -88,6 +88,7 @@ int api_store_error(rv_http_ctx *ctx, api_worker *w, int rc, const char *what, c
     return api_error(ctx, w, &e, NULL, NULL);
   case RV_EBUSY:
     rv_counter_add(w->app->store_busy, 1);
+    api_log_error(ctx, w, "database busy: answered 503", rc);
     (void)api_err_set(&e, 503, "busy", "the database is busy; retry shortly");
     return api_error(ctx, w, &e, "Retry-After", "1");
   default:

@@ -543,6 +543,7 @@ void test_busy(void **state) {
   assert_int_equal(post("/v1/devices", w, "{\"id\":\"b1\",\"name\":\"x\"}"), 0);
   expect_status(201);
   assert_true(metric("api_store_busy_total") == 1.0);
+  assert_int_equal(count_lines("\"msg\":\"database busy: answered 503\""), 1);
   fx_close(NULL);
 }
 
