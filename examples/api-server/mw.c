@@ -172,7 +172,9 @@ static int limit(rv_http_ctx *ctx, api_worker *w, rv_ratelimit *rl, int which, c
   if (rc != RV_OK) {
     /* Fail closed: a full table (or no memory) means too many clients. */
     api_log_error(ctx, w, "rate limiter unavailable", rc);
-    return api_error_simple(ctx, w, 503, "overloaded", "too many clients; retry shortly");
+    api_err e;
+    (void)api_err_set(&e, 503, "overloaded", "too many clients; retry shortly");
+    return api_error(ctx, w, &e, "Retry-After", "1");
   }
   if (!r->has_rl || !res.allowed || res.remaining < r->rl.remaining) {
     r->rl = res;

@@ -359,6 +359,8 @@ void test_rate_limits(void **state) {
   F.peer = "192.0.2.99";
   assert_int_equal(get("/healthz", NULL), 0);
   expect_error(503, "overloaded"); /* the table is full of active keys: fail closed */
+  assert_true(header(&R, "Retry-After", v, sizeof v));
+  assert_string_equal(v, "1");
   fx_close(NULL);
 }
 
