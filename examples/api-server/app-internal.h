@@ -104,7 +104,6 @@ typedef struct api_worker {
   api_device *devs; /* page_max entries */
   api_point *pts;   /* max(page_max, max_points) entries */
   size_t npts;
-  uint64_t rng[4];       /* xoshiro256** state for span ids */
   uint8_t cache_key[16]; /* crypto_shorthash_KEYBYTES */
   api_token_entry cache[API_TOKEN_CACHE];
   api_route_ud routes[API_R_COUNT];

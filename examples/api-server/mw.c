@@ -37,45 +37,10 @@
 #include <rivet/core/err.h>
 #include <rivet/sec/ct.h>
 
-/* ---- per-worker random numbers (span and trace ids) ------------------- */
-
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-/* xoshiro256**: ids need uniqueness, not secrecy; seeded from the OS. */
-static uint64_t rng_next(uint64_t s[4]) {
-  uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-  s[2] ^= s[0];
-  s[3] ^= s[1];
-  s[1] ^= s[2];
-  s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = rotl(s[3], 45);
-  return r;
-}
-
 _Static_assert(sizeof((api_worker *)NULL)->cache_key == crypto_shorthash_KEYBYTES,
                "the token cache key is a SipHash key");
 
-void api_worker_seed(api_worker *w) {
-  do {
-    randombytes_buf(w->rng, sizeof w->rng);
-  } while ((w->rng[0] | w->rng[1] | w->rng[2] | w->rng[3]) == 0);
-  randombytes_buf(w->cache_key, sizeof w->cache_key);
-}
-
-static void rng_bytes(uint64_t s[4], uint8_t *out, size_t n) {
-  for (;;) {
-    for (size_t i = 0; i < n; i += 8) {
-      uint64_t v = rng_next(s);
-      memcpy(out + i, &v, n - i < 8 ? n - i : 8);
-    }
-    for (size_t i = 0; i < n; i++) {
-      if (out[i] != 0) {
-        return; /* all-zero ids are invalid */
-      }
-    }
-  }
-}
+void api_worker_seed(api_worker *w) { randombytes_buf(w->cache_key, sizeof w->cache_key); }
 
 /* ---- request state --------------------------------------------------- */
 
@@ -106,17 +71,19 @@ static int status_of(const rv_http_ctx *ctx) {
 }
 
 int api_mw_trace(rv_http_ctx *ctx, void *ud) {
-  api_worker *w = ud;
+  (void)ud;
   api_req *r = ctx->user;
   rv_trace_ctx tc;
   rv_slice tp;
+  int rc;
   if (rv_http_header_get(ctx->req, "traceparent", &tp) &&
       rv_trace_parse((const char *)tp.ptr, tp.len, &tc) == RV_OK) {
-    rng_bytes(w->rng, tc.span_id, sizeof tc.span_id); /* our child span */
+    rc = rv_trace_child(&tc, &tc); /* our span in the caller's trace */
   } else {
-    rng_bytes(w->rng, tc.trace_id, sizeof tc.trace_id);
-    rng_bytes(w->rng, tc.span_id, sizeof tc.span_id);
-    tc.flags = 0;
+    rc = rv_trace_new(&tc, 0);
+  }
+  if (rc != RV_OK) {
+    return rc; /* the system random source failed: the router answers 500 */
   }
   rv_trace_format(&tc, r->traceparent);
   rv_trace_request_id(&tc, r->request_id);
