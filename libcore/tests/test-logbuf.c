@@ -124,7 +124,7 @@ static bool wait_size(const tmpfile_t *t, off_t want) {
     if (fstat(t->fd, &st) == 0 && st.st_size >= want) {
       return true;
     }
-    struct timespec ts = {0, 10 * 1000 * 1000};
+    struct timespec ts = {0, 10000000L};
     nanosleep(&ts, NULL);
   }
   return false;
@@ -204,14 +204,18 @@ static void check_lines(char *s, bool json) {
   int count = 0;
   for (char *save = NULL, *l = strtok_r(s, "\n", &save); l != NULL;
        l = strtok_r(NULL, "\n", &save)) {
-    int t = -1, i = -1;
+    char *p = l;
     if (json) {
-      const char *q = strstr(l, "\"t\":");
-      assert_non_null(q);
-      assert_int_equal(sscanf(q, "\"t\":%d,\"i\":%d", &t, &i), 2);
-    } else {
-      assert_int_equal(sscanf(l, "%d %d", &t, &i), 2);
+      p = strstr(l, "\"t\":");
+      assert_non_null(p);
+      p += 4;
     }
+    char *end;
+    long t = strtol(p, &end, 10);
+    assert_true(end != p);
+    p = end + (json ? 5 : 1); /* past `,"i":` or the space */
+    long i = strtol(p, &end, 10);
+    assert_true(end != p);
     assert_true(t >= 0 && t < THREADS);
     assert_int_equal(i, next[t]);
     next[t]++;
