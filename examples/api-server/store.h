@@ -60,13 +60,13 @@ typedef struct api_point {
 
 /** A telemetry range query. Points come in (ts_ms, seq) ascending order. */
 typedef struct api_range {
-  int64_t from_ms;     /**< inclusive */
-  int64_t to_ms;       /**< exclusive */
-  const char *metric;  /**< only this metric, or NULL for all */
-  bool has_after;      /**< resume after (after_ts, after_seq) (a cursor) */
-  int64_t after_ts;    /**< with has_after */
-  int64_t after_seq;   /**< with has_after */
-  size_t limit;        /**< most points returned, >= 1 */
+  int64_t from_ms;    /**< inclusive */
+  int64_t to_ms;      /**< exclusive */
+  const char *metric; /**< only this metric, or NULL for all */
+  bool has_after;     /**< resume after (after_ts, after_seq) (a cursor) */
+  int64_t after_ts;   /**< with has_after */
+  int64_t after_seq;  /**< with has_after */
+  size_t limit;       /**< most points returned, >= 1 */
 } api_range;
 
 typedef struct api_store api_store;
@@ -123,6 +123,15 @@ typedef struct api_sqlite_options {
  *         an unknown version), #RV_EBUSY, #RV_ENOMEM.
  */
 int api_store_sqlite_open(api_store **out, const api_sqlite_options *opt, const char **err);
+
+/**
+ * The message of the SQLite store's last failed call (for an error log
+ * line: #RV_EIO and #RV_EBUSY carry SQLite's own text, e.g. "sqlite: disk
+ * I/O error (disk I/O error)"), or "" when the last call succeeded. Owned
+ * by \p s: valid until its next call or api_store_close(). NULL when \p s
+ * is NULL or not a SQLite store. Same thread rules as the store.
+ */
+const char *api_store_sqlite_last_error(const api_store *s);
 
 /* Convenience wrappers: s->ops->fn(s, ...). */
 static inline int api_store_device_create(api_store *s, api_device *d) {
