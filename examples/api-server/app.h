@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <rivet/core/alloc.h>
 #include <rivet/core/log.h>
 #include <rivet/net/metrics.h>
 #include <rivet/net/router.h>
@@ -69,6 +70,12 @@ typedef struct api_config {
   size_t max_points;   /**< most telemetry points per ingest request; 1000 */
   /* feature flags' initial values (all true by default) */
   bool flags[API_FLAG_COUNT];
+  /* memory and time (for tests; NULL = the defaults) */
+  const rv_alloc *alloc;          /**< the app's and routers' memory (not jansson's); NULL = libc;
+                                       must outlive the app */
+  int64_t (*clock_ms)(void *ctx); /**< wall clock in Unix ms (timestamps, `to` default, token
+                                       cache expiry); NULL = CLOCK_REALTIME */
+  void *clock_ctx;                /**< passed to clock_ms */
 } api_config;
 
 /** Fill \p cfg with the defaults above. */
@@ -86,11 +93,15 @@ typedef struct api_app api_app;
  * \param verifier  JWT verifier with its keys pinned (borrowed, must outlive
  *                  the app); may be NULL only when cfg->mw_auth is false
  * \param log       where access and error logs go (borrowed); NULL = none
- * \return 0, #RV_EINVAL, #RV_ENOMEM.
+ * \return 0, #RV_EINVAL (bad config: zero rates, page_default > page_max,
+ *         max_points outside 1..1000, no verifier with mw_auth), #RV_ENOMEM,
+ *         #RV_EIO (libsodium could not initialise: no random source).
  */
 int api_app_create(api_app **out, const api_config *cfg, const rv_jwt_verifier *verifier,
                    rv_log *log);
-/** Free the app (NULL allowed). Routers built from it must be destroyed first. */
+/** Free the app (NULL allowed). Routers built from it must be destroyed
+ *  first (api_app_router_destroy()); the per-worker state of any router
+ *  still listed is freed here (the router itself is not). */
 void api_app_destroy(api_app *app);
 
 /**
@@ -100,6 +111,12 @@ void api_app_destroy(api_app *app);
  * \return 0, #RV_EINVAL, #RV_ENOMEM.
  */
 int api_app_router(api_app *app, api_store *store, rv_http_router **out);
+
+/** Destroy a router built by api_app_router() and its per-worker state
+ *  (buffers, token cache). NULL allowed. Use this, not
+ *  rv_http_router_destroy(), which would leave the worker state behind
+ *  until api_app_destroy(). */
+void api_app_router_destroy(api_app *app, rv_http_router *router);
 
 /** Readiness: /readyz answers 503 after api_app_set_draining(app, true). Thread-safe. */
 void api_app_set_draining(api_app *app, bool draining);
