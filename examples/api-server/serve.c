@@ -45,7 +45,6 @@ typedef struct worker {
   api_store *store;
   rv_http_router *router;
   rv_http_server *http;
-  rv_loop_timer stop_timer;
   pthread_t thread;
   bool started;
   bool shutting; /* loop thread only */
@@ -56,9 +55,10 @@ typedef struct worker {
   int rc; /* rv_loop_run()'s result, read by main after pthread_join() */
 } worker;
 
-static void stop_cb(rv_loop_timer *t) {
-  /* The timer is the stop_timer member of a worker. */
-  worker *w = (worker *)(void *)((char *)t - offsetof(worker, stop_timer));
+/* Every connection is closed (drained, or forced at the drain deadline). */
+static void on_drained(rv_http_server *s, void *user) {
+  (void)s;
+  worker *w = user;
   rv_loop_stop(w->loop);
 }
 
@@ -72,9 +72,8 @@ static void wake_cb(rv_loop *l, void *user) {
   }
   w->shutting = true;
   uint32_t drain = (uint32_t)w->cfg->drain_timeout_ms;
-  if (rv_http_server_shutdown(w->http, drain) != RV_OK ||
-      rv_loop_timer_start(l, &w->stop_timer, (uint64_t)drain + 1u, stop_cb) != RV_OK) {
-    rv_loop_stop(l);
+  if (rv_http_server_shutdown(w->http, drain) != RV_OK) {
+    rv_loop_stop(l); /* could not arm the deadline: close at once (worker_free) */
   }
 }
 
@@ -96,7 +95,6 @@ static int worker_init(worker *w, api_app *app, uint16_t port, char *err) {
     (void)snprintf(err, SRV_ERR_MAX, "worker %u: event loop: %s", w->idx, rv_strerror(rc));
     return rc;
   }
-  rv_loop_timer_init(&w->stop_timer);
   rv_loop_set_wake_cb(w->loop, wake_cb, w);
   api_sqlite_options so = {.path = cfg->db_path, .busy_timeout_ms = (unsigned)cfg->db_busy_ms};
   const char *why = NULL;
@@ -128,6 +126,8 @@ static int worker_init(worker *w, api_app *app, uint16_t port, char *err) {
       .reuseport = true,
       .body_timeout_ms = (uint32_t)cfg->body_timeout_ms,
       .slow_timeout_ms = (uint32_t)cfg->head_timeout_ms,
+      .on_shutdown = on_drained,
+      .shutdown_user = w,
   };
   rc = rv_http_server_new(&w->http, w->loop, &hc, NULL);
   if (rc != RV_OK) {
