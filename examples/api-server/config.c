@@ -58,7 +58,7 @@ static const setting settings[] = {
     {"key_name", P_STR, S_STR, OFF(key_name), 0, 0, "api-signing",
      "name of the signing key in the keystore"},
     {"passphrase_file", P_STR, S_STR, OFF(passphrase_file), 0, 0, NULL,
-     "read the keystore passphrase from this file (first line); default: the "
+     "read the keystore passphrase from this file (first line); none: from the "
      "API_SERVER_PASSPHRASE environment variable"},
     {"jwt_issuer", P_STR, S_STR, OFF(jwt_issuer), 0, 0, "rivet-api",
      "required token issuer (iss)"},
@@ -548,7 +548,34 @@ void srv_config_usage(FILE *f) {
     } else {
       (void)snprintf(flag, sizeof flag, "--%s %s", name, meta[st->parse]);
     }
-    (void)fprintf(f, "  %-32s %s [default: %s]\n", flag, st->help,
-                  st->def != NULL ? st->def : "none");
+    char text[400];
+    (void)snprintf(text, sizeof text, "%s [default: %s]", st->help,
+                   st->def != NULL ? st->def : "none");
+    /* The description wrapped at 96 columns, under a 35-column flag. */
+    (void)fprintf(f, "  %-32s", flag);
+    if (strlen(flag) > 32) {
+      (void)fprintf(f, "\n%34s", "");
+    }
+    const char *p = text;
+    while (*p != '\0') {
+      size_t n = strlen(p);
+      if (n > 62) {
+        n = 62;
+        while (n > 0 && p[n] != ' ') {
+          n--;
+        }
+        if (n == 0) {
+          n = 62;
+        }
+      }
+      (void)fprintf(f, " %.*s\n", (int)n, p);
+      p += n;
+      while (*p == ' ') {
+        p++;
+      }
+      if (*p != '\0') {
+        (void)fprintf(f, "%34s", "");
+      }
+    }
   }
 }
