@@ -10,7 +10,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-static void conn_read(rv_conn *c);
+static void conn_read(rv_conn *c, bool greedy);
 static void conn_timer(rv_loop_timer *t);
 
 static rv_conn *conn_of_io(rv_loop_io *io) {
@@ -362,7 +362,12 @@ static void conn_discard(rv_conn *c) {
   }
 }
 
-static void conn_read(rv_conn *c) {
+/* Read and deliver until the socket is drained. Not greedy: a short read
+ * (fewer bytes than asked for) means the receive queue was empty, so stop
+ * there instead of paying one more recv() for EAGAIN; bytes arriving later
+ * raise a new edge. Greedy (the peer hung up, or a deferred read after a
+ * pause, whose edge may be spent): read until EAGAIN or EOF. */
+static void conn_read(rv_conn *c, bool greedy) {
   rv_server *s = c->srv;
   const size_t chunk = s->cfg.read_chunk;
   for (;;) {
@@ -384,7 +389,8 @@ static void conn_read(rv_conn *c) {
         return;
       }
     }
-    ssize_t k = recv(c->io.fd, c->rbuf + c->rlen, chunk - c->rlen, MSG_DONTWAIT);
+    size_t want = chunk - c->rlen;
+    ssize_t k = recv(c->io.fd, c->rbuf + c->rlen, want, MSG_DONTWAIT);
     if (k < 0) {
       if (errno == EINTR) {
         continue;
@@ -407,6 +413,7 @@ static void conn_read(rv_conn *c) {
       return;
     }
     s->st.bytes_in += (size_t)k;
+    bool drained = !greedy && (size_t)k < want;
     uint32_t now = now32(s);
     c->t_active = now;
     bool was_empty = c->rlen == 0;
@@ -421,6 +428,9 @@ static void conn_read(rv_conn *c) {
     }
     if (used >= c->rlen) {
       buf_release(c);
+      if (drained) {
+        return;
+      }
       continue;
     }
     if (used > 0) {
@@ -435,6 +445,9 @@ static void conn_read(rv_conn *c) {
       conn_finish(c, RV_ELIMIT); /* one message larger than a read buffer */
       return;
     }
+    if (drained) {
+      return;
+    }
   }
 }
 
@@ -444,7 +457,7 @@ void conn_io(rv_loop_io *io, uint32_t ev) {
     conn_flush(c);
   }
   if ((ev & RV_LOOP_READ) && !(c->flags & F_CLOSED)) {
-    conn_read(c);
+    conn_read(c, (ev & RV_LOOP_HUP) != 0);
   }
 }
 
@@ -498,7 +511,7 @@ void srv_deferred(rv_loop_deferred *d) {
     rv_conn *c = s->pending;
     s->pending = c->pnext;
     c->flags &= (uint16_t)~F_PENDING;
-    conn_read(c);
+    conn_read(c, true);
   }
   srv_reap(s);
   if (s->shutting && s->st.conns == 0 && !s->shutdown_done) {

@@ -11,6 +11,8 @@
 #include <rivet/net/server.h>
 
 #define MAX_FIELDS 128u
+/* Responses of pipelined requests are sent together up to this many bytes. */
+#define OUT_BATCH ((size_t)64 * 1024)
 
 struct rv_http_server {
   const rv_alloc *alloc;
@@ -121,8 +123,9 @@ static void flush(hconn *h, bool close) {
   }
 }
 
+/* Answer with `status` and Connection: close, after the responses already
+ * waiting in h->out (pipelined requests are answered in order). */
 static void reject(hconn *h, int status) {
-  h->out.len = 0;
   if (rv_http_write_error(&h->out, status) != RV_OK) {
     h->phase = PH_CLOSING;
     rv_conn_abort(h->conn, RV_ENOMEM);
@@ -131,19 +134,26 @@ static void reject(hconn *h, int status) {
   flush(h, true);
 }
 
-/* Route a complete request; its body is in h->body. */
+/* Route a complete request; its body is in h->body. The response waits in
+ * h->out: process() sends every response of one read with one write (so
+ * pipelined requests cost one send), or sooner when OUT_BATCH is reached
+ * or the connection is to close. */
 static void respond(hconn *h, const rv_http_request *req) {
   rv_http_ctx ctx;
   rv_http_ctx_init(&ctx, req, rv_slice_make(h->body.data, h->body.len), &h->out);
   ctx.peer = h->peer[0] != '\0' ? h->peer : NULL;
+  size_t start = h->out.len;
   int rc = rv_http_router_dispatch(h->srv->router, &ctx);
-  if (rc == RV_ENOMEM && h->out.len == 0) {
-    h->phase = PH_CLOSING;
+  if (rc == RV_ENOMEM && h->out.len == start) {
+    h->phase = PH_CLOSING; /* not even the 500 fitted */
     rv_conn_abort(h->conn, RV_ENOMEM);
     return;
   }
   h->body.len = 0;
-  flush(h, !req->keep_alive || ctx.res.close);
+  bool close = !req->keep_alive || ctx.res.close;
+  if (close || h->out.len >= OUT_BATCH) {
+    flush(h, close);
+  }
 }
 
 /* Move a view from the read buffer (base) into the head copy. */
@@ -193,7 +203,6 @@ static void body_timeout(rv_loop_timer *t) {
 
 /* Parse and answer what `data` holds; returns the bytes consumed. */
 static size_t process(hconn *h, const uint8_t *data, size_t len) {
-  rv_conn *c = h->conn;
   size_t off = 0;
   /* In a body, go on with no bytes left too: a Content-Length body that
    * ends exactly at the end of `data` is completed by one more call. */
@@ -202,7 +211,7 @@ static size_t process(hconn *h, const uint8_t *data, size_t len) {
       rv_http_request req;
       int rc = rv_http_parse_head(&h->p, data + off, len - off, &req, NULL);
       if (rc == RV_EAGAIN) {
-        return off; /* the server keeps the partial head */
+        break; /* the server keeps the partial head */
       }
       if (rc != RV_OK) {
         reject(h, rv_http_parser_status(&h->p));
@@ -224,8 +233,8 @@ static size_t process(hconn *h, const uint8_t *data, size_t len) {
         return len;
       }
       if (req.expect_continue &&
-          rv_conn_write(c, RV_HTTP_CONTINUE, sizeof RV_HTTP_CONTINUE - 1) != RV_OK) {
-        h->phase = PH_CLOSING;
+          rv_buf_append(&h->out, RV_HTTP_CONTINUE, sizeof RV_HTTP_CONTINUE - 1) != RV_OK) {
+        reject(h, 500);
         return len;
       }
       h->phase = PH_BODY;
@@ -252,6 +261,12 @@ static size_t process(hconn *h, const uint8_t *data, size_t len) {
       h->phase = PH_HEAD;
       respond(h, &h->req);
     }
+  }
+  if (h->phase == PH_CLOSING) {
+    return len;
+  }
+  if (h->out.len > 0) {
+    flush(h, false); /* every response of this read in one write */
   }
   return h->phase == PH_CLOSING ? len : off;
 }

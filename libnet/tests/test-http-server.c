@@ -402,6 +402,25 @@ static void test_slow_body(void **state) {
   assert_non_null(strstr(buf, "\r\n\r\nok"));
   assert_non_null(strstr(buf, "hello x"));
   assert_null(strstr(buf, "408"));
+  /* A connection freed with its body deadline armed disarms it (ASan would
+   * see the loop touch a freed timer otherwise). The default deadline
+   * (30 s) cannot expire while the test looks. */
+  c.body_timeout_ms = 0;
+  restart(f, &c);
+  assert_int_equal(rv_loop_timer_count(f->loop), 0);
+  int s = dial(f->port);
+  const char *head = "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nab";
+  assert_int_equal(send(s, head, strlen(head), 0), (ssize_t)strlen(head));
+  /* Two timers once the head is parsed: the connection's and the body's
+   * (the earlier connections are gone: their clients closed). */
+  for (int i = 0; i < 2000 && rv_loop_timer_count(f->loop) != 2; i++) {
+    rv_loop_run_once(f->loop, 10);
+  }
+  assert_int_equal(rv_loop_timer_count(f->loop), 2);
+  rv_http_server_free(f->srv);
+  f->srv = NULL;
+  assert_int_equal(rv_loop_timer_count(f->loop), 0);
+  close(s);
 }
 
 /* A head trickling in a byte at a time is cut by slow_timeout_ms. */
@@ -456,6 +475,42 @@ static void test_body_limit(void **state) {
   assert_memory_equal(buf, "HTTP/1.1 200 OK\r\n", 17);
 }
 
+/* Serve until `buf` (already holding *got bytes) contains `want`, or the
+ * bound passes. */
+static bool read_until(fixture *f, int s, char *buf, size_t cap, size_t *got, const char *want) {
+  for (int i = 0; i < 2000 && strstr(buf, want) == NULL; i++) {
+    rv_loop_run_once(f->loop, 10);
+    ssize_t r = recv(s, buf + *got, cap - 1 - *got, MSG_DONTWAIT);
+    if (r > 0) {
+      *got += (size_t)r;
+      buf[*got] = '\0';
+    } else if (r == 0) {
+      break;
+    }
+  }
+  return strstr(buf, want) != NULL;
+}
+
+/* Responses to pipelined requests leave in request order, and a 100
+ * Continue comes after the responses before it. */
+static void test_continue_order(void **state) {
+  fixture *f = *state;
+  int s = dial(f->port);
+  const char *req = "GET /hello/first HTTP/1.1\r\nHost: a\r\n\r\n"
+                    "POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
+                    "Content-Length: 3\r\n\r\n";
+  assert_int_equal(send(s, req, strlen(req), 0), (ssize_t)strlen(req));
+  char buf[4096] = "";
+  size_t got = 0;
+  assert_true(read_until(f, s, buf, sizeof buf, &got, "HTTP/1.1 100 Continue\r\n\r\n"));
+  char *first = strstr(buf, "hello first");
+  assert_non_null(first);
+  assert_true(first < strstr(buf, "100 Continue"));
+  assert_int_equal(send(s, "abc", 3, 0), 3);
+  assert_true(read_until(f, s, buf, sizeof buf, &got, "\r\n\r\nabc"));
+  close(s);
+}
+
 static void test_config_errors(void **state) {
   fixture *f = *state;
   rv_http_server *s;
@@ -485,6 +540,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_raw_pipelining, setup, teardown),
       cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(test_peer, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_continue_order, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reuseport, setup, teardown),
       cmocka_unit_test_setup_teardown(test_slow_body, setup, teardown),
       cmocka_unit_test_setup_teardown(test_slow_head, setup, teardown),
