@@ -60,8 +60,7 @@ static const setting settings[] = {
     {"passphrase_file", P_STR, S_STR, OFF(passphrase_file), 0, 0, NULL,
      "read the keystore passphrase from this file (first line); none: from the "
      "API_SERVER_PASSPHRASE environment variable"},
-    {"jwt_issuer", P_STR, S_STR, OFF(jwt_issuer), 0, 0, "rivet-api",
-     "required token issuer (iss)"},
+    {"jwt_issuer", P_STR, S_STR, OFF(jwt_issuer), 0, 0, "rivet-api", "required token issuer (iss)"},
     {"jwt_audience", P_STR, S_STR, OFF(jwt_audience), 0, 0, "rivet-devices",
      "required token audience (aud)"},
     {"jwt_leeway", P_DUR, S_U64, OFF(jwt_leeway_ms), 0, DAY_MS, "30s",
@@ -146,8 +145,7 @@ static int parse_u64(const char *s, uint64_t *out, const char **end) {
   }
   uint64_t v = 0;
   while (isdigit((unsigned char)*s)) {
-    if (__builtin_mul_overflow(v, 10u, &v) ||
-        __builtin_add_overflow(v, (uint64_t)(*s - '0'), &v)) {
+    if (__builtin_mul_overflow(v, 10u, &v) || __builtin_add_overflow(v, (uint64_t)(*s - '0'), &v)) {
       return RV_EINVAL;
     }
     s++;
@@ -262,8 +260,7 @@ static int apply(srv_config *cfg, const setting *st, const char *value, char *er
     break;
   case P_LEVEL:
     if (rv_log_level_parse(value, &lv) != RV_OK) {
-      errf(err, "'%s' is not a log level (trace, debug, info, warn, error, fatal, off)",
-           value);
+      errf(err, "'%s' is not a log level (trace, debug, info, warn, error, fatal, off)", value);
       return RV_EINVAL;
     }
     break;

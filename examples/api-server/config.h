@@ -41,20 +41,20 @@ typedef struct srv_config {
   uint64_t workers;     /**< worker threads, each with its own loop and store */
   uint64_t max_conns;   /**< per worker; 0 = no limit */
   /* storage */
-  char *db_path;        /**< SQLite database file */
-  uint64_t db_busy_ms;  /**< wait for the write lock this long before 503 busy */
+  char *db_path;       /**< SQLite database file */
+  uint64_t db_busy_ms; /**< wait for the write lock this long before 503 busy */
   /* keys and tokens */
-  char *keystore;        /**< the keystore file (libsec sealed format) */
-  char *key_name;        /**< the signing key's name in the keystore */
-  char *passphrase_file; /**< file holding the keystore passphrase (first line); NULL = env */
-  char *jwt_issuer;      /**< required `iss` */
-  char *jwt_audience;    /**< required `aud` */
+  char *keystore;         /**< the keystore file (libsec sealed format) */
+  char *key_name;         /**< the signing key's name in the keystore */
+  char *passphrase_file;  /**< file holding the keystore passphrase (first line); NULL = env */
+  char *jwt_issuer;       /**< required `iss` */
+  char *jwt_audience;     /**< required `aud` */
   uint64_t jwt_leeway_ms; /**< clock skew allowed (whole seconds are used) */
   /* HTTP limits and timeouts */
-  uint64_t max_body;      /**< bytes of a request body (413 above) */
-  uint64_t max_head;      /**< bytes of a request head (431 above) */
-  uint64_t max_headers;   /**< header fields per request (431 above) */
-  uint64_t max_uri;       /**< bytes of the request target (414 above) */
+  uint64_t max_body;         /**< bytes of a request body (413 above) */
+  uint64_t max_head;         /**< bytes of a request head (431 above) */
+  uint64_t max_headers;      /**< header fields per request (431 above) */
+  uint64_t max_uri;          /**< bytes of the request target (414 above) */
   uint64_t idle_timeout_ms;  /**< close idle keep-alive connections */
   uint64_t body_timeout_ms;  /**< a body must be complete this long after its head (408) */
   uint64_t head_timeout_ms;  /**< a partial head must complete this long after its first byte */

@@ -194,8 +194,7 @@ static int pin_hs256(void *ctx, const uint8_t *key, const rv_keystore_info *info
   return rv_jwt_verifier_add_key(c->v, c->kid, RV_JWT_HS256, key, info->len);
 }
 
-int srv_verifier_create(const srv_config *cfg, rv_keystore *ks, rv_jwt_verifier **out,
-                        char *err) {
+int srv_verifier_create(const srv_config *cfg, rv_keystore *ks, rv_jwt_verifier **out, char *err) {
   char kid[RV_JWT_KID_MAX + 1];
   rv_jwt_alg alg = RV_JWT_HS256;
   int rc = srv_key_id(cfg, ks, kid, &alg, err);

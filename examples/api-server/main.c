@@ -52,7 +52,7 @@ static int usage_error(const char *msg) {
 static int runtime_error(int rc, const char *err) {
   fprintf(stderr, "api-server: %s\n", err);
   return rc == RV_ENOTFOUND && strstr(err, "passphrase") != NULL ? SRV_EXIT_USAGE
-                                                                  : SRV_EXIT_RUNTIME;
+                                                                 : SRV_EXIT_RUNTIME;
 }
 
 typedef struct cmd_opts {

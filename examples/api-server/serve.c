@@ -164,8 +164,8 @@ static int wait_signal(const sigset_t *set, uint64_t ms) {
   for (;;) {
     struct timespec now;
     (void)clock_gettime(CLOCK_MONOTONIC, &now);
-    int64_t left_ns = (int64_t)(end.tv_sec - now.tv_sec) * 1000000000LL +
-                      (int64_t)(end.tv_nsec - now.tv_nsec);
+    int64_t left_ns =
+        (int64_t)(end.tv_sec - now.tv_sec) * 1000000000LL + (int64_t)(end.tv_nsec - now.tv_nsec);
     if (left_ns <= 0) {
       return 0;
     }
@@ -239,7 +239,7 @@ static int start(serve_state *st, char *err, int *code) {
     rc = load_keys(st, err);
     if (rc != RV_OK) {
       *code = rc == RV_ENOTFOUND && strstr(err, "passphrase") != NULL ? SRV_EXIT_USAGE
-                                                                       : SRV_EXIT_RUNTIME;
+                                                                      : SRV_EXIT_RUNTIME;
       return rc;
     }
   } else {
@@ -285,9 +285,9 @@ static int start(serve_state *st, char *err, int *code) {
     }
     w->started = true;
   }
-  rv_log_info(st->log, "listening", RV_LOG_STR("host", cfg->listen_host),
-              RV_LOG_UINT("port", port), RV_LOG_UINT("workers", st->nworkers),
-              RV_LOG_STR("db", cfg->db_path), RV_LOG_BOOL("auth", cfg->app.mw_auth));
+  rv_log_info(st->log, "listening", RV_LOG_STR("host", cfg->listen_host), RV_LOG_UINT("port", port),
+              RV_LOG_UINT("workers", st->nworkers), RV_LOG_STR("db", cfg->db_path),
+              RV_LOG_BOOL("auth", cfg->app.mw_auth));
   *code = SRV_EXIT_OK;
   return RV_OK;
 }

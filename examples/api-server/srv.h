@@ -60,8 +60,7 @@ int srv_key_id(const srv_config *cfg, rv_keystore *ks, char *kid, rv_jwt_alg *al
  * copied from the keystore into the verifier's secure memory, or only the
  * public half of an Ed25519 key.
  */
-int srv_verifier_create(const srv_config *cfg, rv_keystore *ks, rv_jwt_verifier **out,
-                        char *err);
+int srv_verifier_create(const srv_config *cfg, rv_keystore *ks, rv_jwt_verifier **out, char *err);
 
 /**
  * Issue a token for \p sub with \p scope (space-separated) valid for

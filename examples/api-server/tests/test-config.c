@@ -136,7 +136,8 @@ static void file_error(const char *text, int rc, const char *msg) {
 static void test_file_errors(void **state) {
   (void)state;
   file_error("workers = 2\nbogus = 1\n", RV_EINVAL, ":2: unknown key 'bogus'");
-  file_error("\n\nlisten_port = 70000\n", RV_EINVAL, ":3: listen_port: '70000' is outside 0..65535");
+  file_error("\n\nlisten_port = 70000\n", RV_EINVAL,
+             ":3: listen_port: '70000' is outside 0..65535");
   file_error("workers = 0\n", RV_EINVAL, ":1: workers: '0' is outside 1..256");
   file_error("workers = 2\nworkers = 2\n", RV_EINVAL, ":2: duplicate key 'workers'");
   file_error("# c\njust text\n", RV_EINVAL, ":2: expected 'key = value'");
@@ -176,11 +177,13 @@ static void test_flags(void **state) {
   srv_config c;
   char err[SRV_ERR_MAX] = "";
   assert_int_equal(srv_config_init(&c), RV_OK);
-  assert_int_equal(srv_config_load_file(&c, conf("listen_port = 9000\nworkers = 3\nauth = false\n"),
-                                        err),
-                   RV_OK);
-  char *argv[] = {"api-server", "--listen-port", "0",   "--auth",       "--no-trace",
-                  "--db-path=/tmp/x.db", "--log-level", "debug", "--drain-timeout=250ms", NULL};
+  assert_int_equal(
+      srv_config_load_file(&c, conf("listen_port = 9000\nworkers = 3\nauth = false\n"), err),
+      RV_OK);
+  char *argv[] = {"api-server",  "--listen-port", "0",
+                  "--auth",      "--no-trace",    "--db-path=/tmp/x.db",
+                  "--log-level", "debug",         "--drain-timeout=250ms",
+                  NULL};
   int argc = 9;
   for (int i = 1; i < argc; i++) {
     assert_true(srv_config_is_flag(argv[i]));
@@ -273,9 +276,9 @@ static void test_usage(void **state) {
   assert_int_equal(fclose(f), 0);
   /* Every setting, with its default. */
   static const char *const want[] = {
-      "--listen-port N", "[default: 8080]", "--[no-]auth", "--[no-]flag-device-writes",
-      "--drain-timeout DURATION", "--max-body SIZE", "--log-level LEVEL", "[default: info]",
-      "--passphrase-file TEXT"};
+      "--listen-port N",           "[default: 8080]",          "--[no-]auth",
+      "--[no-]flag-device-writes", "--drain-timeout DURATION", "--max-body SIZE",
+      "--log-level LEVEL",         "[default: info]",          "--passphrase-file TEXT"};
   for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
     if (strstr(text, want[i]) == NULL) {
       fail_msg("usage lacks '%s'", want[i]);
@@ -292,8 +295,8 @@ static void test_usage(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_defaults),   cmocka_unit_test(test_file),
-      cmocka_unit_test(test_file_errors), cmocka_unit_test(test_flags),
+      cmocka_unit_test(test_defaults),       cmocka_unit_test(test_file),
+      cmocka_unit_test(test_file_errors),    cmocka_unit_test(test_flags),
       cmocka_unit_test(test_set_and_values), cmocka_unit_test(test_usage),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
