@@ -37,9 +37,9 @@ typedef struct setting {
 #define OFF(f) offsetof(srv_config, f)
 #define APP(f) (offsetof(srv_config, app) + offsetof(api_config, f))
 #define FLAG(i) (offsetof(srv_config, app) + offsetof(api_config, flags) + (i) * sizeof(bool))
-#define KIB 1024u
-#define MIB (1024u * 1024u)
-#define DAY_MS (86400000u)
+#define KIB ((uint64_t)1024)
+#define MIB ((uint64_t)1024 * 1024)
+#define DAY_MS ((uint64_t)86400000)
 
 static const setting settings[] = {
     {"listen_host", P_STR, S_STR, OFF(listen_host), 0, 0, "127.0.0.1",
@@ -76,13 +76,13 @@ static const setting settings[] = {
     {"page_max", P_INT, S_SIZE, APP(page_max), 1, 100000, "500", "largest limit a list accepts"},
     {"max_points", P_INT, S_SIZE, APP(max_points), 1, 1000, "1000",
      "most telemetry points in one ingest request"},
-    {"max_body", P_SIZE, S_U64, OFF(max_body), 1, 64u * MIB, "1M",
+    {"max_body", P_SIZE, S_U64, OFF(max_body), 1, 64 * MIB, "1M",
      "largest request body (413 above)"},
     {"max_head", P_SIZE, S_U64, OFF(max_head), 256, MIB, "8K",
      "largest request head: request line and header fields (431 above)"},
     {"max_headers", P_INT, S_U64, OFF(max_headers), 1, 128, "64",
      "most header fields in a request (431 above)"},
-    {"max_uri", P_SIZE, S_U64, OFF(max_uri), 16, 64u * KIB, "4K",
+    {"max_uri", P_SIZE, S_U64, OFF(max_uri), 16, 64 * KIB, "4K",
      "longest request target (414 above)"},
     {"idle_timeout", P_DUR, S_U64, OFF(idle_timeout_ms), 100, DAY_MS, "60s",
      "close a keep-alive connection idle this long"},
@@ -190,7 +190,7 @@ static int parse_size(const char *s, uint64_t *out) {
   } else if (strcmp(end, "M") == 0) {
     mul = MIB;
   } else if (strcmp(end, "G") == 0) {
-    mul = (uint64_t)MIB * KIB;
+    mul = MIB * KIB;
   } else if (*end != '\0') {
     return RV_EINVAL;
   }
@@ -461,7 +461,10 @@ static const char *match_flag(const setting *st, const char *arg, bool *neg) {
   }
   const char *k = st->key;
   while (*k != '\0') {
-    char want = *k == '_' ? '-' : *k;
+    char want = *k;
+    if (want == '_') {
+      want = '-';
+    }
     if (*a != want) {
       return NULL;
     }
@@ -535,7 +538,11 @@ void srv_config_usage(FILE *f) {
     char name[64];
     size_t k = 0;
     for (const char *c = st->key; *c != '\0' && k + 1 < sizeof name; c++) {
-      name[k++] = *c == '_' ? '-' : *c;
+      name[k] = *c;
+      if (name[k] == '_') {
+        name[k] = '-';
+      }
+      k++;
     }
     name[k] = '\0';
     static const char *const meta[] = {"TEXT", "N", "SIZE", "DURATION", "", "LEVEL"};

@@ -268,7 +268,7 @@ int srv_token_issue(const srv_config *cfg, rv_keystore *ks, const char *sub, con
   int64_t now = (int64_t)time(NULL);
   json_t *claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "iss", cfg->jwt_issuer, "aud",
                              cfg->jwt_audience, "sub", sub, "jti", jti, "iat", (json_int_t)now,
-                             "exp", (json_int_t)(now + ttl_s), "scope", scope);
+                             "exp", (json_int_t)now + (json_int_t)ttl_s, "scope", scope);
   char *text = claims != NULL ? json_dumps(claims, JSON_COMPACT) : NULL;
   json_decref(claims);
   if (text == NULL) {

@@ -17,7 +17,7 @@
 #include "config.h"
 #include "srv.h"
 
-#define TOKEN_TTL_MAX_S (366 * 86400)
+#define TOKEN_TTL_MAX_S ((uint64_t)366 * 86400)
 
 static const char usage_head[] =
     "usage: api-server [serve] [OPTIONS]\n"
@@ -252,7 +252,7 @@ static int do_token(const srv_config *cfg, const cmd_opts *o) {
 }
 
 static bool is_config_flag(const char *a) {
-  return strcmp(a, "--config") == 0 || strncmp(a, "--config=", 9) == 0;
+  return a != NULL && (strcmp(a, "--config") == 0 || strncmp(a, "--config=", 9) == 0);
 }
 
 int main(int argc, char **argv) {
