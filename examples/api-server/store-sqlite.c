@@ -246,18 +246,10 @@ static int read_device(sq_store *s, sqlite3_stmt *st, api_device *out) {
 
 static int bind_device(sqlite3_stmt *st, const api_device *d) {
   int rc = bind_text(st, 1, d->id);
-  if (rc == SQLITE_OK) {
-    rc = bind_text(st, 2, d->name);
-  }
-  if (rc == SQLITE_OK) {
-    rc = bind_text(st, 3, d->model);
-  }
-  if (rc == SQLITE_OK) {
-    rc = bind_text(st, 4, d->firmware);
-  }
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_bind_int(st, 5, (int)d->status);
-  }
+  rc = rc == SQLITE_OK ? bind_text(st, 2, d->name) : rc;
+  rc = rc == SQLITE_OK ? bind_text(st, 3, d->model) : rc;
+  rc = rc == SQLITE_OK ? bind_text(st, 4, d->firmware) : rc;
+  rc = rc == SQLITE_OK ? sqlite3_bind_int(st, 5, (int)d->status) : rc;
   return rc;
 }
 
@@ -272,15 +264,9 @@ static int sq_device_create(api_store *as, api_device *d) {
   }
   sqlite3_stmt *st = sq_stmt(s, ST_DEV_INSERT);
   int rc = bind_device(st, d);
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_bind_int64(st, 6, d->created_ms);
-  }
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_bind_int64(st, 7, d->updated_ms);
-  }
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_step(st);
-  }
+  rc = rc == SQLITE_OK ? sqlite3_bind_int64(st, 6, d->created_ms) : rc;
+  rc = rc == SQLITE_OK ? sqlite3_bind_int64(st, 7, d->updated_ms) : rc;
+  rc = rc == SQLITE_OK ? sqlite3_step(st) : rc;
   int out = 0;
   if (rc == SQLITE_DONE) {
     d->version = 1;
@@ -305,9 +291,7 @@ static int sq_device_get(api_store *as, const char *id, api_device *out) {
   }
   sqlite3_stmt *st = sq_stmt(s, ST_DEV_GET);
   int rc = bind_text(st, 1, id);
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_step(st);
-  }
+  rc = rc == SQLITE_OK ? sqlite3_step(st) : rc;
   int res;
   if (rc == SQLITE_ROW) {
     res = read_device(s, st, out);
@@ -325,9 +309,7 @@ static int sq_device_get(api_store *as, const char *id, api_device *out) {
 static int version_miss(sq_store *s, const char *id) {
   sqlite3_stmt *st = sq_stmt(s, ST_DEV_VERSION);
   int rc = bind_text(st, 1, id);
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_step(st);
-  }
+  rc = rc == SQLITE_OK ? sqlite3_step(st) : rc;
   int res;
   if (rc == SQLITE_ROW) {
     res = sq_set(s, RV_ESTATE, "device version differs from the expected one");
@@ -351,15 +333,9 @@ static int sq_device_update(api_store *as, api_device *d, int64_t expect_version
   }
   sqlite3_stmt *st = sq_stmt(s, ST_DEV_UPDATE);
   int rc = bind_device(st, d);
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_bind_int64(st, 6, d->updated_ms);
-  }
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_bind_int64(st, 7, expect_version);
-  }
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_step(st);
-  }
+  rc = rc == SQLITE_OK ? sqlite3_bind_int64(st, 6, d->updated_ms) : rc;
+  rc = rc == SQLITE_OK ? sqlite3_bind_int64(st, 7, expect_version) : rc;
+  rc = rc == SQLITE_OK ? sqlite3_step(st) : rc;
   int res = 0;
   if (rc == SQLITE_ROW) {
     int64_t version = sqlite3_column_int64(st, 0);
@@ -400,9 +376,7 @@ static int sq_device_delete(api_store *as, const char *id) {
    * telemetry_by_device index. */
   sqlite3_stmt *st = sq_stmt(s, ST_DEV_DELETE);
   int rc = bind_text(st, 1, id);
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_step(st);
-  }
+  rc = rc == SQLITE_OK ? sqlite3_step(st) : rc;
   int res = 0;
   if (rc != SQLITE_DONE) {
     res = sq_fail(s, rc);
@@ -430,9 +404,7 @@ static int sq_device_list(api_store *as, const char *after_id, size_t limit, api
   int64_t fetch = limit < (size_t)INT64_MAX ? (int64_t)limit + 1 : INT64_MAX;
   sqlite3_stmt *st = sq_stmt(s, ST_DEV_LIST);
   int rc = bind_text(st, 1, after_id != NULL ? after_id : "");
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_bind_int64(st, 2, fetch);
-  }
+  rc = rc == SQLITE_OK ? sqlite3_bind_int64(st, 2, fetch) : rc;
   int res = 0;
   size_t got = 0;
   while (rc == SQLITE_OK || rc == SQLITE_ROW) {
@@ -467,9 +439,7 @@ static int sq_device_list(api_store *as, const char *after_id, size_t limit, api
 static int device_exists(sq_store *s, const char *id) {
   sqlite3_stmt *st = sq_stmt(s, ST_DEV_VERSION);
   int rc = bind_text(st, 1, id);
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_step(st);
-  }
+  rc = rc == SQLITE_OK ? sqlite3_step(st) : rc;
   int res = 0;
   if (rc == SQLITE_DONE) {
     res = sq_set(s, RV_ENOTFOUND, "device not found");
@@ -482,18 +452,10 @@ static int device_exists(sq_store *s, const char *id) {
 
 static int insert_point(sq_store *s, sqlite3_stmt *st, const char *id, api_point *p) {
   int rc = bind_text(st, 1, id);
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_bind_int64(st, 2, p->ts_ms);
-  }
-  if (rc == SQLITE_OK) {
-    rc = bind_text(st, 3, p->metric);
-  }
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_bind_double(st, 4, p->value);
-  }
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_step(st);
-  }
+  rc = rc == SQLITE_OK ? sqlite3_bind_int64(st, 2, p->ts_ms) : rc;
+  rc = rc == SQLITE_OK ? bind_text(st, 3, p->metric) : rc;
+  rc = rc == SQLITE_OK ? sqlite3_bind_double(st, 4, p->value) : rc;
+  rc = rc == SQLITE_OK ? sqlite3_step(st) : rc;
   int res = 0;
   if (rc == SQLITE_DONE) {
     p->seq = sqlite3_last_insert_rowid(s->db);
@@ -559,21 +521,11 @@ static int range_rows(sq_store *s, const char *id, const api_range *q, api_point
   int64_t after_seq = q->has_after ? q->after_seq : INT64_MIN;
   int64_t fetch = q->limit < (size_t)INT64_MAX ? (int64_t)q->limit + 1 : INT64_MAX;
   int rc = bind_text(st, 1, id);
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_bind_int64(st, 2, q->from_ms);
-  }
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_bind_int64(st, 3, q->to_ms);
-  }
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_bind_int64(st, 4, after_ts);
-  }
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_bind_int64(st, 5, after_seq);
-  }
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_bind_int64(st, 6, fetch);
-  }
+  rc = rc == SQLITE_OK ? sqlite3_bind_int64(st, 2, q->from_ms) : rc;
+  rc = rc == SQLITE_OK ? sqlite3_bind_int64(st, 3, q->to_ms) : rc;
+  rc = rc == SQLITE_OK ? sqlite3_bind_int64(st, 4, after_ts) : rc;
+  rc = rc == SQLITE_OK ? sqlite3_bind_int64(st, 5, after_seq) : rc;
+  rc = rc == SQLITE_OK ? sqlite3_bind_int64(st, 6, fetch) : rc;
   if (rc == SQLITE_OK && q->metric != NULL) {
     rc = bind_text(st, 7, q->metric);
   }
@@ -694,9 +646,7 @@ static int sq_exec(sq_store *s, const char *sql) {
 static int sq_query1(sq_store *s, const char *sql, int64_t *iv, char *txt, size_t cap) {
   sqlite3_stmt *st = NULL;
   int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_step(st);
-  }
+  rc = rc == SQLITE_OK ? sqlite3_step(st) : rc;
   int res = 0;
   if (rc == SQLITE_ROW) {
     if (iv != NULL) {
@@ -785,8 +735,6 @@ static int sq_prepare_all(sq_store *s) {
 }
 
 int api_store_sqlite_open(api_store **out, const api_sqlite_options *opt, const char **err) {
-  sq_store *s = NULL;
-  int res = RV_EINVAL;
   sq_open_err[0] = '\0';
   if (err != NULL) {
     *err = NULL;
@@ -794,12 +742,15 @@ int api_store_sqlite_open(api_store **out, const api_sqlite_options *opt, const 
   if (out == NULL || opt == NULL || opt->path == NULL || opt->path[0] == '\0' ||
       opt->busy_timeout_ms > (unsigned)INT32_MAX) {
     (void)snprintf(sq_open_err, sizeof sq_open_err, "missing database path or bad option");
-    goto fail;
+    if (err != NULL) {
+      *err = sq_open_err;
+    }
+    return RV_EINVAL;
   }
   *out = NULL;
-  s = calloc(1, sizeof *s);
+  int res = RV_ENOMEM;
+  sq_store *s = calloc(1, sizeof *s);
   if (s == NULL) {
-    res = RV_ENOMEM;
     (void)snprintf(sq_open_err, sizeof sq_open_err, "out of memory");
     goto fail;
   }

@@ -94,10 +94,14 @@ typedef struct api_store_ops {
   int (*telemetry_append)(api_store *s, const char *id, api_point *pts, size_t n);
   /** Points of device \p id matching \p q into \p out (room for q->limit);
    *  \p n receives the count, \p more is set when further points match.
-   *  #RV_ENOTFOUND when the device does not exist. */
+   *  #RV_ENOTFOUND when the device does not exist; #RV_EINVAL when
+   *  `from_ms >= to_ms`, `limit` is 0 or `metric` is empty or too long. */
   int (*telemetry_range)(api_store *s, const char *id, const api_range *q, api_point *out,
                          size_t *n, bool *more);
-  /** Readiness: the database answers a query and is writable. */
+  /** Readiness: the database answers a query and is writable (SQLite:
+   *  commits a one-row write to a `health` table, so a read-only file or a
+   *  full disk fails with #RV_EIO; a store opened `read_only` checks the
+   *  read only). #RV_EBUSY while another connection holds the write lock. */
   int (*ping)(api_store *s);
   /** Close the connection and free \p s. */
   void (*close)(api_store *s);
