@@ -29,7 +29,11 @@ static int not_found(rv_http_ctx *ctx, api_worker *w, const rv_http_ctx *c) {
   char shown[API_ID_MAX + 1];
   size_t n = 0;
   for (size_t i = 0; i < v.len && n < API_ID_MAX; i++) {
-    shown[n++] = api_charset_ok(API_CS_ID, (const char *)v.ptr + i, 1) ? (char)v.ptr[i] : '?';
+    char ch = (char)v.ptr[i];
+    if (!api_charset_ok(API_CS_ID, &ch, 1)) {
+      ch = '?';
+    }
+    shown[n++] = ch;
   }
   shown[n] = '\0';
   return api_store_error(ctx, w, RV_ENOTFOUND, "device", shown);

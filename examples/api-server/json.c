@@ -38,6 +38,19 @@ int api_json_parse_object(rv_slice body, json_t **out, api_err *e) {
   return 0;
 }
 
+/* Bytes of s (NUL-terminated) to quote in a message: at most max, never
+ * cutting a UTF-8 sequence in two. */
+static int utf8_prefix(const char *s, size_t max) {
+  size_t n = strnlen(s, max + 1);
+  if (n > max) {
+    n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0u) == 0x80u) {
+      n--; /* s[n] continues a sequence: cut before its lead byte */
+    }
+  }
+  return (int)n;
+}
+
 int api_json_known(json_t *obj, const char *const *names, size_t n, const char *where, api_err *e) {
   const char *key;
   json_t *val;
@@ -48,9 +61,10 @@ int api_json_known(json_t *obj, const char *const *names, size_t n, const char *
       ok = strcmp(key, names[i]) == 0;
     }
     if (!ok) {
-      /* The key is client text: quote at most 64 bytes of it. */
-      return api_err_set(e, 400, "unknown_field", "unknown field '%.64s'%s%s", key,
-                         where[0] != '\0' ? " in " : "", where);
+      /* The key is client text (valid UTF-8: jansson checked): quote at
+       * most 64 bytes of it, whole characters only. */
+      return api_err_set(e, 400, "unknown_field", "unknown field '%.*s'%s%s", utf8_prefix(key, 64),
+                         key, where[0] != '\0' ? " in " : "", where);
     }
   }
   return 0;
@@ -394,13 +408,24 @@ void api_jw_raw(api_jw *w, const char *s, size_t n) {
 void api_jw_lit(api_jw *w, const char *s) { api_jw_raw(w, s, strlen(s)); }
 
 void api_jw_str(api_jw *w, const char *s, size_t n) {
-  if (w->err != 0 || (w->err = rv_buf_reserve(w->b, n + 2)) != 0) {
-    return;
-  }
   api_jw_raw(w, "\"", 1);
+  const unsigned char *u = (const unsigned char *)s;
   size_t run = 0;
   for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
+    unsigned char c = u[i];
+    if (c >= 0x80) {
+      size_t k = utf8_seq(u + i, n - i);
+      if (k != 0) {
+        i += k - 1; /* a valid sequence: copied with the run */
+        continue;
+      }
+      /* Invalid UTF-8 (e.g. client bytes quoted by a parser message):
+       * one U+FFFD per bad byte keeps the document valid JSON. */
+      api_jw_raw(w, s + run, i - run);
+      api_jw_raw(w, "\\ufffd", 6);
+      run = i + 1;
+      continue;
+    }
     if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7F) {
       continue;
     }

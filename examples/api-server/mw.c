@@ -245,9 +245,12 @@ static int unauthorized(rv_http_ctx *ctx, api_worker *w, const char *why) {
   rv_counter_add(w->app->auth_fail[API_AUTH_INVALID], 1);
   char desc[160];
   size_t n = 0;
-  for (; why[n] != '\0' && n < sizeof desc - 1; n++) {
+  for (; n < sizeof desc - 1 && why[n] != '\0'; n++) {
     char c = why[n];
-    desc[n] = c == '"' || c == '\\' || (unsigned char)c < 0x20 ? '\'' : c;
+    if (c == '"' || c == '\\' || (unsigned char)c < 0x20) {
+      c = '\'';
+    }
+    desc[n] = c;
   }
   desc[n] = '\0';
   (void)snprintf(hdr, sizeof hdr, "Bearer error=\"invalid_token\", error_description=\"%s\"", desc);

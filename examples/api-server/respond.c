@@ -88,6 +88,7 @@ int api_store_error(rv_http_ctx *ctx, api_worker *w, int rc, const char *what, c
     return api_error(ctx, w, &e, NULL, NULL);
   case RV_EBUSY:
     rv_counter_add(w->app->store_busy, 1);
+    api_log_error(ctx, w, "database busy: answered 503", rc);
     (void)api_err_set(&e, 503, "busy", "the database is busy; retry shortly");
     return api_error(ctx, w, &e, "Retry-After", "1");
   default:
@@ -180,8 +181,17 @@ int api_query(const rv_http_ctx *ctx, const char *const *names, api_qv *vals, si
       k++;
     }
     if (k == n) {
-      return api_err_set(e, 400, "unknown_parameter", "unknown query parameter '%.*s'",
-                         (int)(key.len > 32 ? 32 : key.len), (const char *)key.ptr);
+      char shown[33]; /* raw URL bytes: quote only safe ones */
+      size_t sl = key.len < 32 ? key.len : 32;
+      for (size_t i = 0; i < sl; i++) {
+        char ch = (char)key.ptr[i];
+        if (!api_charset_ok(API_CS_ID, &ch, 1)) {
+          ch = '?';
+        }
+        shown[i] = ch;
+      }
+      shown[sl] = '\0';
+      return api_err_set(e, 400, "unknown_parameter", "unknown query parameter '%s'", shown);
     }
     if (vals[k].set) {
       return api_err_set(e, 400, "invalid_parameter", "query parameter '%s' given twice", names[k]);
@@ -339,7 +349,9 @@ static int h_flags_put(rv_http_ctx *ctx, void *ud) {
   json_object_foreach(j, key, v) {
     api_flag f;
     if (!api_flag_parse(key, strlen(key), &f)) {
-      bad = api_err_set(&e, 400, "unknown_field", "unknown flag '%.64s'", key);
+      bad = api_err_set(&e, 400, "unknown_field", "unknown flag (known: %s, %s, %s)",
+                        api_flag_name(API_FLAG_TELEMETRY_INGEST),
+                        api_flag_name(API_FLAG_DEVICE_WRITES), api_flag_name(API_FLAG_ACCESS_LOG));
       break;
     }
     if (!json_is_boolean(v)) {
