@@ -7,7 +7,10 @@ each on a free 127.0.0.1 port, and runs
 
     wrk -t T -c C -d D --latency http://127.0.0.1:PORT/PATH
 
-against each. Rounds alternate the order (nginx first, then last, ...), so
+against each, reading the CPU time the server (with its child processes)
+used during the run, so `cpu us/req` shows how much machine each request
+costs even when the load generator, not the server, sets the pace. Rounds
+alternate the order (nginx first, then last, ...), so
 load from the rest of the machine hits every server alike. For each worker
 count it prints requests/s and p99 latency (medians over rounds) and their
 ratios to nginx's: `rps x` above 1 means more requests/s than nginx, `p99 x`
@@ -153,6 +156,29 @@ def parse_wrk(out):
     }
 
 
+def tree_cpu_seconds(pid):
+    """User + system CPU seconds of pid and every live descendant."""
+    tick = os.sysconf("SC_CLK_TCK")
+    procs = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        rest = st[st.rindex(")") + 2:].split()  # fields after "pid (comm)"
+        procs[int(d)] = (int(rest[1]), int(rest[11]) + int(rest[12]))  # ppid, utime + stime
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        if p in procs:
+            total += procs[p][1]
+            todo.extend(c for c, (pp, _) in procs.items() if pp == p)
+    return total / tick
+
+
 def run_wrk(args, port):
     cmd = [args.wrk, "-t", str(args.threads), "-c", str(args.conns), "-d", f"{args.duration}s",
            "--latency", f"http://127.0.0.1:{port}{args.path}"]
@@ -192,7 +218,10 @@ def one_run(args, name, command, workers, tmp):
                     continue
                 raise BenchError(f"{name}: {e}\n{err}") from None
             check_response(port, args.path, args.body, args.header)
+            cpu0 = tree_cpu_seconds(proc.pid)
             res = run_wrk(args, port)
+            cpu = tree_cpu_seconds(proc.pid) - cpu0
+            res["cpu_us_per_req"] = cpu * 1e6 / res["requests"] if res["requests"] else 0.0
             if proc.poll() is not None:
                 raise BenchError(f"{name} exited during the run ({proc.returncode})")
             return res
@@ -277,6 +306,7 @@ def main():
                 results.append({
                     "workers": workers, "server": name, "rps": rps, "p99_ms": p99,
                     "p50_ms": statistics.median(x["p50_ms"] for x in rs),
+                    "cpu_us_per_req": statistics.median(x["cpu_us_per_req"] for x in rs),
                     "rps_min": min(x["rps"] for x in rs), "rps_max": max(x["rps"] for x in rs),
                     "rps_ratio": rps / base_rps if base_rps else None,
                     "p99_ratio": p99 / base_p99 if base_p99 else None,
@@ -284,14 +314,15 @@ def main():
                 })
 
     hdr = f"{'workers':>7}  {'server':<12} {'req/s':>10} {'min':>10} {'max':>10} " \
-          f"{'p50 ms':>8} {'p99 ms':>8} {'rps x':>6} {'p99 x':>6}"
+          f"{'p50 ms':>8} {'p99 ms':>8} {'cpu us/req':>10} {'rps x':>6} {'p99 x':>6}"
     print(hdr)
     print("-" * len(hdr))
     for r in results:
         rr = f"{r['rps_ratio']:.2f}" if r["rps_ratio"] is not None else "-"
         pr = f"{r['p99_ratio']:.2f}" if r["p99_ratio"] is not None else "-"
         print(f"{r['workers']:>7}  {r['server']:<12} {r['rps']:>10.0f} {r['rps_min']:>10.0f} "
-              f"{r['rps_max']:>10.0f} {r['p50_ms']:>8.3f} {r['p99_ms']:>8.3f} {rr:>6} {pr:>6}")
+              f"{r['rps_max']:>10.0f} {r['p50_ms']:>8.3f} {r['p99_ms']:>8.3f} "
+              f"{r['cpu_us_per_req']:>10.2f} {rr:>6} {pr:>6}")
     if args.json:
         doc = {"cpu": cpu, "nproc": os.cpu_count(), "threads": args.threads, "conns": args.conns,
                "duration_s": args.duration, "rounds": args.rounds, "path": args.path,

@@ -95,7 +95,14 @@ static size_t fmt_u64(char *buf, uint64_t v) {
 
 static int put(rv_http_response *r, const void *p, size_t n) {
   if (r->error == RV_OK) {
-    int rc = rv_buf_append(r->out, p, n);
+    rv_buf *b = r->out;
+    if (b->cap - b->len >= n && n > 0) {
+      /* The common case on a reused buffer: room already, no call. */
+      memcpy(b->data + b->len, p, n);
+      b->len += n;
+      return RV_OK;
+    }
+    int rc = rv_buf_append(b, p, n);
     if (rc != RV_OK) {
       r->error = rc;
     }
@@ -111,18 +118,23 @@ static int put_str(rv_http_response *r, const char *s) {
   return put(r, s, n);
 }
 
+/* tchar (RFC 9110 §5.6.2): ALPHA, DIGIT and "!#$%&'*+-.^_`|~". */
+static bool is_tchar(unsigned char c) {
+  static const uint32_t bits[8] = {
+      0x00000000u, /* 0x00-0x1f: controls */
+      0x03ff6cfau, /* 0x20-0x3f: ! # $ % & ' * + - . 0-9 */
+      0xc7fffffeu, /* 0x40-0x5f: A-Z ^ _ */
+      0x57ffffffu, /* 0x60-0x7f: ` a-z | ~ */
+  };
+  return (bits[c >> 5] >> (c & 31u)) & 1u;
+}
+
 static bool token_ok(const char *s) {
   if (s == NULL || *s == '\0') {
     return false;
   }
   for (; *s != '\0'; s++) {
-    unsigned char c = (unsigned char)*s;
-    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    const char *punct = "!#$%&'*+-.^_`|~";
-    while (!alnum && *punct != '\0' && (unsigned char)*punct != c) {
-      punct++;
-    }
-    if (!alnum && *punct == '\0') {
+    if (!is_tchar((unsigned char)*s)) {
       return false;
     }
   }
@@ -169,7 +181,11 @@ int rv_http_response_header(rv_http_response *r, const char *name, rv_slice valu
     r->error = RV_ESTATE;
     return r->error;
   }
-  if (!token_ok(name) || name_is(name, "content-length") || name_is(name, "transfer-encoding") ||
+  /* Only names starting with c or t can be one of the three checked below. */
+  int first = name != NULL ? lower((unsigned char)name[0]) : 0;
+  bool c_or_t = first == 'c' || first == 't';
+  if (!token_ok(name) ||
+      (c_or_t && (name_is(name, "content-length") || name_is(name, "transfer-encoding"))) ||
       (value.ptr == NULL && value.len > 0)) {
     r->error = RV_EINVAL;
     return r->error;
@@ -181,7 +197,8 @@ int rv_http_response_header(rv_http_response *r, const char *name, rv_slice valu
       return r->error;
     }
   }
-  if (name_is(name, "connection") && value.len == 5 && memcmp(value.ptr, "close", 5) == 0) {
+  if (c_or_t && value.len == 5 && name_is(name, "connection") &&
+      memcmp(value.ptr, "close", 5) == 0) {
     r->close = true;
   }
   put_str(r, name);
