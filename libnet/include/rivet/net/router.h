@@ -62,8 +62,8 @@ typedef struct rv_http_ctx {
   rv_http_response res;       /**< the response writer: begin it, add fields, end it */
   struct rv_buf *out;         /**< where the response is serialised */
   void *user;                 /**< free for the caller and middlewares */
-  const char *peer; /**< the client's IP address as text ("127.0.0.1"), set by
-                         rv_http_server for the request's life; NULL when unknown */
+  const char *peer;           /**< the client's IP address as text ("127.0.0.1"), set by
+                                   rv_http_server for the request's life; NULL when unknown */
   rv_http_param params[RV_HTTP_MAX_PARAMS]; /**< private: captures */
   size_t nparams;                           /**< private */
   const rv_http_router *router;             /**< private */
