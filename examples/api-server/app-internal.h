@@ -36,6 +36,8 @@ typedef enum api_route_id {
 #define API_STATUS_SLOTS 16
 /** Entries of each worker's verified-token cache. */
 #define API_TOKEN_CACHE 64
+/** Longest token kept in that cache (longer ones are verified every time). */
+#define API_TOKEN_CACHED_MAX 512
 /** Longest `sub` / `jti` kept for logging and rate limiting. */
 #define API_CLAIM_MAX 128
 
@@ -77,8 +79,10 @@ struct api_app {
 
 /** A verified token remembered by one worker (see mw.c for why it is safe). */
 typedef struct api_token_entry {
-  uint8_t hash[32]; /* keyed BLAKE2b-256 of the whole token */
-  int64_t exp;      /* the token's exp (Unix seconds); 0 = free */
+  uint64_t hash;                    /* keyed SipHash-2-4 of the whole token: picks the slot */
+  int64_t exp;                      /* the token's exp (Unix seconds); 0 = free */
+  size_t len;                       /* bytes of token */
+  char token[API_TOKEN_CACHED_MAX]; /* the verified token itself, compared in full */
   unsigned scopes;
   char sub[API_CLAIM_MAX + 1];
   char jti[API_CLAIM_MAX + 1];
@@ -100,8 +104,8 @@ typedef struct api_worker {
   api_device *devs; /* page_max entries */
   api_point *pts;   /* max(page_max, max_points) entries */
   size_t npts;
-  uint64_t rng[4]; /* xoshiro256** state for span ids */
-  uint8_t cache_key[32];
+  uint64_t rng[4];       /* xoshiro256** state for span ids */
+  uint8_t cache_key[16]; /* crypto_shorthash_KEYBYTES */
   api_token_entry cache[API_TOKEN_CACHE];
   api_route_ud routes[API_R_COUNT];
 } api_worker;

@@ -28,6 +28,15 @@
  *   GET    /v1/devices/:id/telemetry?from=&to=&metric=&limit=&cursor=  range (read)
  *   GET    /v1/admin/flags                feature flags (admin)
  *   PUT    /v1/admin/flags                set some flags (admin)
+ * Any other path answers a JSON 404, and a known path with another method a
+ * JSON 405 with `Allow` (for GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS;
+ * other methods get the router's plain-text 405). HEAD is not served.
+ *
+ * Auth: the verifier given to api_app_create() checks signature, `exp`,
+ * `nbf`, `iss` and `aud` with its own policy; the app also requires `sub`,
+ * `jti` and `iat` and reads `scope` (space-separated read|write|admin;
+ * admin implies write, write implies read). Each worker caches tokens it
+ * verified until their `exp` (mw.c explains why that is safe).
  */
 #pragma once
 

@@ -4,22 +4,27 @@
  * Verified-token cache (per worker, API_TOKEN_CACHE entries, direct-mapped):
  * verifying a JWT costs microseconds (base64, two JSON parses, an HMAC or
  * an Ed25519 check), which a busy client pays on every request with the
- * same token. A worker remembers tokens it fully verified, keyed by a keyed
- * BLAKE2b-256 hash of the *whole* token (header, claims and signature)
- * under a random 32-byte key drawn per worker at start-up. Why a hit is as
+ * same token. A worker remembers tokens it fully verified: the slot is
+ * chosen by a keyed hash (SipHash-2-4, libsodium's crypto_shorthash) of the
+ * *whole* token (header, claims and signature) under a random key drawn per
+ * worker at start-up, and the entry keeps the token itself. Why a hit is as
  * good as verifying again:
- * - A hit needs a 32-byte hash equal to that of a token that passed
- *   rv_jwt_verify(): with an unknown key and a 256-bit output, finding a
- *   different token with that hash is infeasible, so a hit means the same
- *   token bytes. Hashes are compared with rv_ct_eq(), so the comparison
- *   leaks nothing about stored hashes through timing.
+ * - A hit needs the same length and the same bytes as a token that passed
+ *   rv_jwt_verify(): the whole token is compared with rv_ct_eq() (the hash
+ *   only picks the slot, so a hash collision can cost a miss, never a false
+ *   hit). The comparison is constant-time, so response timing says nothing
+ *   about the bytes of cached tokens; the keyed hash keeps clients from
+ *   aiming their tokens at chosen slots to evict others.
  * - Nothing that made the token valid can change before it expires: keys
  *   are pinned when the server starts (no rotation at run time, no
  *   revocation list), `nbf`/`iat` only move from "not yet" to "valid" as
  *   time passes, and the entry dies at the token's `exp` (the verifier's
  *   leeway is not granted to cached entries: stricter, never looser).
- * - Only the derived facts are kept (scopes, `sub`, `jti`, `exp`), not the
- *   token; tokens whose `sub` or `jti` exceed API_CLAIM_MAX are not cached.
+ * - With the token the entry keeps what was derived from it (scopes,
+ *   `sub`, `jti`, `exp`); tokens longer than API_TOKEN_CACHED_MAX, or whose
+ *   `sub` or `jti` exceed API_CLAIM_MAX, are not cached. The cache holds
+ *   bearer tokens, as the request buffers already do: it lives in the
+ *   worker's memory only and is never logged.
  * - Each cache belongs to one worker thread: no locks, no sharing.
  */
 #include "handlers.h"
@@ -47,6 +52,9 @@ static uint64_t rng_next(uint64_t s[4]) {
   s[3] = rotl(s[3], 45);
   return r;
 }
+
+_Static_assert(sizeof((api_worker *)NULL)->cache_key == crypto_shorthash_KEYBYTES,
+               "the token cache key is a SipHash key");
 
 void api_worker_seed(api_worker *w) {
   do {
@@ -164,7 +172,9 @@ static int limit(rv_http_ctx *ctx, api_worker *w, rv_ratelimit *rl, int which, c
   if (rc != RV_OK) {
     /* Fail closed: a full table (or no memory) means too many clients. */
     api_log_error(ctx, w, "rate limiter unavailable", rc);
-    return api_error_simple(ctx, w, 503, "overloaded", "too many clients; retry shortly");
+    api_err e;
+    (void)api_err_set(&e, 503, "overloaded", "too many clients; retry shortly");
+    return api_error(ctx, w, &e, "Retry-After", "1");
   }
   if (!r->has_rl || !res.allowed || res.remaining < r->rl.remaining) {
     r->rl = res;
@@ -275,12 +285,13 @@ static bool claim_str(const rv_jwt_claims *c, const char *name, char out[API_CLA
 
 /* Verify the token; fills r's sub, jti, scopes. Returns NULL or why not. */
 static const char *verify(api_worker *w, api_req *r, const char *tok, size_t len, int *rc) {
-  uint8_t h[32];
-  crypto_generichash(h, sizeof h, (const unsigned char *)tok, len, w->cache_key,
-                     sizeof w->cache_key);
+  uint8_t hb[crypto_shorthash_BYTES];
+  (void)crypto_shorthash(hb, (const unsigned char *)tok, len, w->cache_key);
+  uint64_t h;
+  memcpy(&h, hb, sizeof h); /* 8 bytes to an integer: no alignment assumed */
   int64_t now_s = api_now_ms(w->app) / 1000;
-  api_token_entry *e = &w->cache[h[0] % API_TOKEN_CACHE];
-  if (e->exp > now_s && rv_ct_eq(e->hash, h, sizeof h) != 0) {
+  api_token_entry *e = &w->cache[h % API_TOKEN_CACHE];
+  if (e->exp > now_s && e->hash == h && e->len == len && rv_ct_eq(e->token, tok, len) != 0) {
     rv_counter_add(w->app->token_cache_hits, 1);
     memcpy(r->sub, e->sub, sizeof r->sub);
     memcpy(r->jti, e->jti, sizeof r->jti);
@@ -311,8 +322,10 @@ static const char *verify(api_worker *w, api_req *r, const char *tok, size_t len
   }
   if (why == NULL) {
     r->scopes = parse_scopes(scope, scope_len);
-    if (fits) {
-      memcpy(e->hash, h, sizeof h);
+    if (fits && len <= API_TOKEN_CACHED_MAX) {
+      e->hash = h;
+      e->len = len;
+      memcpy(e->token, tok, len);
       e->exp = exp;
       e->scopes = r->scopes;
       memcpy(e->sub, r->sub, sizeof e->sub);

@@ -280,6 +280,28 @@ void test_token_cache(void **state) {
   assert_int_equal(get("/v1/info", l), 0);
   expect_status(200);
   assert_true(metric("api_token_cache_hits_total") == 1.0);
+  /* so does a token longer than a cache slot */
+  char pad[500];
+  memset(pad, 'p', 450);
+  pad[450] = '\0';
+  const char *big = mint(RV_JWT_HS256,
+                         "{\"iss\":\"rivet-api\",\"aud\":\"rivet-devices\",\"sub\":\"b\","
+                         "\"jti\":\"c3\",\"iat\":%lld,\"exp\":%lld,\"scope\":\"read\","
+                         "\"pad\":\"%s\"}",
+                         (long long)now, (long long)now + 60, pad);
+  assert_true(strlen(big) > 512);
+  assert_int_equal(get("/v1/info", big), 0);
+  expect_status(200);
+  assert_int_equal(get("/v1/info", big), 0);
+  expect_status(200);
+  assert_true(metric("api_token_cache_hits_total") == 1.0);
+  /* a token differing only in its last signature byte: never a hit */
+  char forged[2048];
+  (void)snprintf(forged, sizeof forged, "%s", t);
+  size_t fl = strlen(forged);
+  forged[fl - 1] = forged[fl - 1] == 'A' ? 'B' : 'A';
+  assert_int_equal(get("/v1/info", forged), 0);
+  expect_error(401, "invalid_token");
   /* past exp the cached entry is dead and the verifier refuses the token */
   g_now_ms += INT64_C(3600) * 1000;
   assert_int_equal(get("/v1/info", t), 0);
@@ -337,6 +359,8 @@ void test_rate_limits(void **state) {
   F.peer = "192.0.2.99";
   assert_int_equal(get("/healthz", NULL), 0);
   expect_error(503, "overloaded"); /* the table is full of active keys: fail closed */
+  assert_true(header(&R, "Retry-After", v, sizeof v));
+  assert_string_equal(v, "1");
   fx_close(NULL);
 }
 
