@@ -181,7 +181,7 @@ def tree_cpu_seconds(pid):
 
 def run_wrk(args, port):
     cmd = [args.wrk, "-t", str(args.threads), "-c", str(args.conns), "-d", f"{args.duration}s",
-           "--latency", f"http://127.0.0.1:{port}{args.path}"]
+           "--timeout", f"{args.timeout}s", "--latency", f"http://127.0.0.1:{port}{args.path}"]
     for h in args.header:
         cmd[1:1] = ["-H", h]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 60)
@@ -243,8 +243,11 @@ def main():
     ap.add_argument("--body", default=DEFAULT_BODY, help="the expected JSON body")
     ap.add_argument("--nginx", default=shutil.which("nginx") or "/usr/sbin/nginx")
     ap.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
+    ap.add_argument("--timeout", type=int, default=2,
+                    help="wrk's per-request timeout in s, counted as an error (default 2)")
     ap.add_argument("--quick", action="store_true",
-                    help="smoke test: first worker count, 1 round of 1 s, 1 thread, 8 connections")
+                    help="smoke test: first worker count, 1 round of 1 s, 1 thread, 8 connections, "
+                         "10 s request timeout (a loaded machine is not an error)")
     ap.add_argument("--json", metavar="FILE", help="write results as JSON (- = stdout)")
     ap.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
                     help="a request header sent to every server (repeatable), e.g. a bearer token")
@@ -252,6 +255,7 @@ def main():
     if args.quick:
         args.workers = args.workers.split(",")[0]
         args.rounds, args.duration, args.threads, args.conns = 1, 1, 1, 8
+        args.timeout = max(args.timeout, 10)
     servers = [("nginx", None)]
     for s in args.server:
         name, sep, cmd = s.partition("=")
