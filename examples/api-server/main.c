@@ -48,11 +48,16 @@ static int usage_error(const char *msg) {
   return SRV_EXIT_USAGE;
 }
 
-/* Exit code for an error of the key/token/serve steps. */
-static int runtime_error(int rc, const char *err) {
+/* A failed srv_pass_read(): no passphrase source configured (RV_ENOTFOUND)
+ * is a usage error, anything else (unreadable file, ...) a runtime one. */
+static int pass_error(int rc, const char *err) {
   fprintf(stderr, "api-server: %s\n", err);
-  return rc == RV_ENOTFOUND && strstr(err, "passphrase") != NULL ? SRV_EXIT_USAGE
-                                                                 : SRV_EXIT_RUNTIME;
+  return rc == RV_ENOTFOUND ? SRV_EXIT_USAGE : SRV_EXIT_RUNTIME;
+}
+
+static int runtime_error(const char *err) {
+  fprintf(stderr, "api-server: %s\n", err);
+  return SRV_EXIT_RUNTIME;
 }
 
 typedef struct cmd_opts {
@@ -155,7 +160,7 @@ static int do_keygen(const srv_config *cfg, const cmd_opts *o) {
   srv_pass pass;
   int rc = srv_pass_read(cfg, &pass, err);
   if (rc != RV_OK) {
-    return runtime_error(rc, err);
+    return pass_error(rc, err);
   }
   rv_keystore *ks = NULL;
   struct stat st;
@@ -233,7 +238,7 @@ static int do_token(const srv_config *cfg, const cmd_opts *o) {
   srv_pass pass;
   int rc = srv_pass_read(cfg, &pass, err);
   if (rc != RV_OK) {
-    return runtime_error(rc, err);
+    return pass_error(rc, err);
   }
   rv_keystore *ks = NULL;
   char *token = NULL;
@@ -244,7 +249,7 @@ static int do_token(const srv_config *cfg, const cmd_opts *o) {
   }
   rv_keystore_destroy(ks);
   if (rc != RV_OK) {
-    return runtime_error(rc, err);
+    return runtime_error(err);
   }
   printf("%s\n", token);
   free(token);

@@ -211,10 +211,13 @@ static int open_log(serve_state *st, char *err) {
   return rc;
 }
 
-static int load_keys(serve_state *st, char *err) {
+/* The verifier with the signing key pinned; *code is the exit code on failure. */
+static int load_keys(serve_state *st, char *err, int *code) {
   srv_pass pass;
   int rc = srv_pass_read(st->cfg, &pass, err);
   if (rc != RV_OK) {
+    /* No passphrase source configured is a usage error. */
+    *code = rc == RV_ENOTFOUND ? SRV_EXIT_USAGE : SRV_EXIT_RUNTIME;
     return rc;
   }
   rv_keystore *ks = NULL;
@@ -236,10 +239,8 @@ static int start(serve_state *st, char *err, int *code) {
     return rc;
   }
   if (cfg->app.mw_auth) {
-    rc = load_keys(st, err);
+    rc = load_keys(st, err, code);
     if (rc != RV_OK) {
-      *code = rc == RV_ENOTFOUND && strstr(err, "passphrase") != NULL ? SRV_EXIT_USAGE
-                                                                      : SRV_EXIT_RUNTIME;
       return rc;
     }
   } else {

@@ -35,7 +35,8 @@ typedef struct srv_pass {
 /**
  * Read the passphrase from cfg->passphrase_file (its first line) or the
  * environment variable (wiped from the environment once read).
- * \return 0; #RV_ENOTFOUND (no source: a usage error); #RV_EIO (cannot
+ * \return 0; #RV_ENOTFOUND (no source configured, and only then: a
+ *         usage error); #RV_EIO (cannot
  *         read the file); #RV_ELIMIT (too long); an error of secmem.
  */
 int srv_pass_read(const srv_config *cfg, srv_pass *p, char *err);
