@@ -98,3 +98,42 @@ say "pool: producers and consumers sharing a fixed-size block pool (examples/poo
 
 say "hexdump: rivet-core bytes and buffers (examples/hexdump)"
 printf 'rivet: independent C11 libraries\n\x00\x01\x02' | "$build/examples/hexdump/hexdump"
+
+say "api-server: device registry API with JWT, rate limits, tracing, metrics, SQLite (examples/api-server)"
+api="$(cd "$build" && pwd)/examples/api-server/api-server"
+adir=$(mktemp -d)
+export API_SERVER_PASSPHRASE="demo passphrase"
+(
+  cd "$adir"
+  "$api" keygen
+  tok=$("$api" token --sub demo --scope admin --ttl 10m)
+  "$api" serve --listen-port 0 2>server.log &
+  api_pid=$!
+  trap 'kill "$api_pid" 2>/dev/null || true' EXIT
+  api_port=
+  for _ in $(seq 100); do
+    api_port=$(sed -n 's/.*"msg":"listening".*"port":\([0-9]*\).*/\1/p' server.log)
+    [ -n "$api_port" ] && break
+    sleep 0.1
+  done
+  [ -n "$api_port" ] || { echo "api-server did not start:"; cat server.log; exit 1; }
+  u="http://127.0.0.1:$api_port"
+  auth=(-H "Authorization: Bearer $tok")
+  j=(-H 'Content-Type: application/json')
+  echo "-- POST /v1/devices"
+  curl -s "${auth[@]}" "${j[@]}" -d '{"id":"boiler-1","name":"Boiler room","model":"env1"}' "$u/v1/devices"; echo
+  echo "-- POST /v1/devices/boiler-1/telemetry"
+  curl -s "${auth[@]}" "${j[@]}" -d '{"points":[{"ts":"2026-11-23T10:00:00.000Z","metric":"temp_c","value":21.5}]}' \
+    "$u/v1/devices/boiler-1/telemetry"; echo
+  echo "-- GET /v1/devices/boiler-1/telemetry?from=0"
+  curl -s "${auth[@]}" "$u/v1/devices/boiler-1/telemetry?from=0"; echo
+  echo "-- GET /v1/devices without a token"
+  curl -s -i "$u/v1/devices" | sed -n '1p;/WWW-Authenticate/p'
+  echo "-- GET /metrics (first lines)"
+  curl -s "$u/metrics" | grep '^api_http_requests_total' | head -3
+  kill -TERM "$api_pid"; wait "$api_pid" && echo "(api-server exited 0 after SIGTERM)"
+  trap - EXIT
+  echo "-- its log:"; cut -c1-160 server.log
+)
+unset API_SERVER_PASSPHRASE
+rm -rf "$adir"

@@ -102,10 +102,12 @@ def wait_port(port, proc, timeout):
     raise BenchError(f"port {port} did not accept within {timeout} s")
 
 
-def check_response(port, path, body):
+def check_response(port, path, body, headers=()):
     url = f"http://127.0.0.1:{port}{path}"
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(url, timeout=10) as r:
+    hdrs = dict((k.strip(), v.strip()) for k, v in (h.split(":", 1) for h in headers))
+    req = urllib.request.Request(url, headers=hdrs)
+    with opener.open(req, timeout=10) as r:
         got = r.read().decode()
         if r.status != 200 or got != body:
             raise BenchError(f"GET {path}: status {r.status}, body {got!r}, want {body!r}")
@@ -189,6 +191,8 @@ def cpus(text):
 def run_wrk(args, port):
     cmd = [args.wrk, "-t", str(args.threads), "-c", str(args.conns), "-d", f"{args.duration}s",
            "--timeout", f"{args.timeout}s", "--latency", f"http://127.0.0.1:{port}{args.path}"]
+    for h in args.header:
+        cmd[1:1] = ["-H", h]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 60,
                        preexec_fn=cpus(args.client_cpus))
     if r.returncode != 0:
@@ -224,7 +228,7 @@ def one_run(args, name, command, workers, tmp):
                 if attempt < 2:
                     continue
                 raise BenchError(f"{name}: {e}\n{err}") from None
-            check_response(port, args.path, args.body)
+            check_response(port, args.path, args.body, args.header)
             cpu0 = tree_cpu_seconds(proc.pid)
             res = run_wrk(args, port)
             cpu = tree_cpu_seconds(proc.pid) - cpu0
@@ -258,6 +262,8 @@ def main():
                     help="smoke test: first worker count, 1 round of 1 s, 1 thread, 8 connections, "
                          "10 s request timeout (a loaded machine is not an error)")
     ap.add_argument("--json", metavar="FILE", help="write results as JSON (- = stdout)")
+    ap.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
+                    help="a request header sent to every server (repeatable), e.g. a bearer token")
     args = ap.parse_args()
     if args.quick:
         args.workers = args.workers.split(",")[0]

@@ -21,6 +21,8 @@ struct rv_http_server {
   const rv_http_router *router;
   rv_http_limits limits;
   uint32_t body_timeout_ms;
+  void (*on_shutdown)(rv_http_server *s, void *user);
+  void *shutdown_user;
 };
 
 enum { PH_HEAD = 0, PH_BODY = 1, PH_CLOSING = 2 };
@@ -282,6 +284,15 @@ static size_t on_data(rv_conn *c, const uint8_t *data, size_t len, void *user) {
   return used;
 }
 
+/* The TCP server closed its last connection after rv_server_shutdown(). */
+static void on_tcp_shutdown(rv_server *tcp, void *user) {
+  (void)tcp;
+  rv_http_server *s = user;
+  if (s->on_shutdown != NULL) {
+    s->on_shutdown(s, s->shutdown_user);
+  }
+}
+
 int rv_http_server_new(rv_http_server **out, rv_loop *l, const rv_http_server_config *cfg,
                        const rv_alloc *a) {
   if (out == NULL || l == NULL || cfg == NULL || cfg->router == NULL) {
@@ -330,6 +341,9 @@ int rv_http_server_new(rv_http_server **out, rv_loop *l, const rv_http_server_co
   sc.cb.on_open = on_open;
   sc.cb.on_data = on_data;
   sc.cb.on_close = on_close;
+  sc.cb.on_shutdown = on_tcp_shutdown;
+  s->on_shutdown = cfg->on_shutdown;
+  s->shutdown_user = cfg->shutdown_user;
   sc.user = s;
   int rc = rv_server_new(&s->tcp, l, &sc, a);
   if (rc != RV_OK) {

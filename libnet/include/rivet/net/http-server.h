@@ -71,6 +71,12 @@ typedef struct rv_http_server_config {
   uint32_t slow_timeout_ms;     /**< a partial head must complete this long after its first
                                      byte, else the connection closes; 0 = the TCP
                                      server's default (10 s) \since 0.2.0 */
+  /** called on the loop's thread once rv_http_server_shutdown() has closed
+   *  every connection (drained or forced at the deadline); NULL = none.
+   *  Do not free the server from inside it (stop the loop, free after).
+   *  \since 0.2.0 */
+  void (*on_shutdown)(rv_http_server *s, void *user);
+  void *shutdown_user; /**< passed to `on_shutdown` */
 } rv_http_server_config;
 
 /**
