@@ -98,6 +98,8 @@ static const setting settings[] = {
      "lowest log level written: trace, debug, info, warn, error, fatal, off"},
     {"log_file", P_STR, S_STR, OFF(log_file), 0, 0, NULL,
      "append JSON log lines to this file (default: stderr)"},
+    {"log_flush", P_DUR, S_U64, OFF(log_flush_ms), 0, 60000, "100ms",
+     "log lines are written in batches by a thread at least this often; 0s = one write per line"},
     {"trace", P_BOOL, S_BOOL, APP(mw_trace), 0, 0, "true",
      "middleware: traceparent in and out, X-Request-Id"},
     {"access_log", P_BOOL, S_BOOL, APP(mw_access_log), 0, 0, "true",

@@ -63,6 +63,7 @@ typedef struct srv_config {
   /* logging */
   rv_log_level log_level; /**< lowest level written */
   char *log_file;         /**< append JSON lines here; NULL = stderr */
+  uint64_t log_flush_ms;  /**< batch lines through a writer thread (rv_logbuf); 0 = direct */
   /* the app's policy: middleware switches, rate limits, pages, feature flags */
   api_config app;
   /* private: which settings the file and the flags have set (duplicates) */

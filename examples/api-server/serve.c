@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include <rivet/core/err.h>
+#include <rivet/core/logbuf.h>
 #include <rivet/net/http-server.h>
 #include <rivet/net/loop.h>
 
@@ -183,6 +184,7 @@ static int wait_signal(const sigset_t *set, uint64_t ms) {
 typedef struct serve_state {
   const srv_config *cfg;
   int log_fd;
+  rv_logbuf *logbuf; /* batches log lines when log_flush_ms > 0 */
   rv_log *log;
   rv_jwt_verifier *verifier;
   api_app *app;
@@ -202,6 +204,20 @@ static int open_log(serve_state *st, char *err) {
     }
     lo.sink = rv_log_sink_fd;
     lo.sink_ctx = &st->log_fd;
+    lo.sink_threadsafe = true;
+  }
+  if (cfg->log_flush_ms > 0) {
+    /* An access log line per request would cost a write(2) each: batch
+     * them. Created before the workers, it inherits the blocked signals. */
+    rv_logbuf_options bo = {.fd = st->log_fd >= 0 ? st->log_fd : STDERR_FILENO,
+                            .flush_ms = (uint32_t)cfg->log_flush_ms};
+    int rc = rv_logbuf_create(&st->logbuf, &bo);
+    if (rc != RV_OK) {
+      (void)snprintf(err, SRV_ERR_MAX, "cannot start the log writer: %s", rv_strerror(rc));
+      return rc;
+    }
+    lo.sink = rv_logbuf_sink;
+    lo.sink_ctx = st->logbuf;
     lo.sink_threadsafe = true;
   }
   int rc = rv_log_create(&st->log, &lo);
@@ -371,6 +387,9 @@ done:
   api_app_destroy(st.app);
   rv_jwt_verifier_destroy(st.verifier);
   rv_log_destroy(st.log);
+  if (rv_logbuf_destroy(st.logbuf) != RV_OK) { /* writes what is left */
+    (void)fprintf(stderr, "api-server: some log lines could not be written\n");
+  }
   if (st.log_fd >= 0) {
     (void)close(st.log_fd);
   }
