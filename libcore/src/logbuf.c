@@ -4,12 +4,10 @@
  * or for room when the whole capacity is waiting. */
 #include <rivet/core/logbuf.h>
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 struct rv_logbuf {
   const rv_alloc *alloc;
@@ -36,21 +34,6 @@ static uint64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int write_all(int fd, const char *p, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return rv_err_from_errno(errno);
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-  return RV_OK;
 }
 
 /* The batch is due: asked for, half the capacity used, or old enough. */
@@ -86,7 +69,7 @@ static void *writer_main(void *arg) {
     b->urgent = false;
     pthread_cond_broadcast(&b->room); /* the new front is empty */
     pthread_mutex_unlock(&b->mu);
-    int rc = write_all(b->fd, batch, len);
+    int rc = rv_log_sink_fd(&b->fd, RV_LOG_INFO, batch, len); /* write(2) until done */
     pthread_mutex_lock(&b->mu);
     if (rc == RV_OK) {
       b->stats.writes++;
