@@ -305,7 +305,9 @@ def check_flags(s, adm, wr):
     expect(curl("PUT", s.url("/v1/admin/flags"), adm, '{"device_writes":"yes"}'), 400)
     expect(curl("PUT", s.url("/v1/admin/flags"), adm, '{"device_writes":true}'), 200)
     expect(curl("POST", s.url("/v1/devices"), wr, '{"id":"on","name":"n"}'), 201)
-    changes = [r for r in read_log(s.log) if r.get("flag") == "device_writes"]
+    changes = [r for r in wait_log(s.log, lambda rs: sum(r.get("flag") == "device_writes"
+                                                         for r in rs) >= 2)
+               if r.get("flag") == "device_writes"]
     assert changes and all(c.get("sub") == "root" for c in changes), changes
     print("ok admin flags: toggled, writes refused while off, change logged with sub")
 
@@ -327,8 +329,19 @@ def check_metrics(s):
     print("ok metrics: strict 0.0.4 check passed, route patterns as labels")
 
 
+def wait_log(path, pred, timeout=10.0):
+    """The log's records once pred(records) holds: lines are written in
+    batches (log_flush, 100 ms by default), so they lag the responses."""
+    deadline = time.monotonic() + timeout
+    while True:
+        recs = read_log(path)
+        if pred(recs) or time.monotonic() > deadline:
+            return recs
+        time.sleep(0.05)
+
+
 def check_logs(s, tokens):
-    recs = read_log(s.log)
+    recs = wait_log(s.log, lambda rs: sum(r.get("msg") == "request" for r in rs) > 20)
     reqs = [r for r in recs if r.get("msg") == "request"]
     assert len(reqs) > 20, len(reqs)
     for r in reqs:
