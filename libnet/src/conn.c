@@ -194,7 +194,10 @@ static void schedule_read(rv_conn *c) {
   rv_loop_defer(c->srv->loop, &c->srv->deferred, srv_deferred);
 }
 
-static void conn_flush(rv_conn *c) {
+/* Sends queued output until it is all sent or the socket is full. Returns
+ * RV_EIO if that failed (c is then closed with RV_EIO), else 0 (c may have
+ * been closed normally: a closing or half-closed peer's output done). */
+static int conn_flush(rv_conn *c) {
   rv_server *s = c->srv;
   while (c->whead != NULL) {
     struct iovec iov[IOV_MAX_BATCH];
@@ -214,7 +217,7 @@ static void conn_flush(rv_conn *c) {
         break;
       }
       conn_finish(c, RV_EIO);
-      return;
+      return RV_EIO;
     }
     size_t left = (size_t)k;
     c->queued -= left;
@@ -239,7 +242,7 @@ static void conn_flush(rv_conn *c) {
   if (c->whead == NULL) {
     set_want_write(c, false);
     if (c->flags & F_CLOSED) {
-      return;
+      return RV_EIO;
     }
   }
   if ((c->flags & F_PRESSURE) && c->queued <= s->cfg.low_watermark) {
@@ -256,6 +259,7 @@ static void conn_flush(rv_conn *c) {
       conn_finish(c, 0); /* half-closed peer has all its answers */
     }
   }
+  return 0;
 }
 
 int rv_conn_write(rv_conn *c, const void *data, size_t len) {
@@ -269,25 +273,6 @@ int rv_conn_write(rv_conn *c, const void *data, size_t len) {
   const uint8_t *p = data;
   if (len == 0) {
     return 0;
-  }
-  if (c->whead == NULL) {
-    ssize_t k;
-    do {
-      k = send(c->io.fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-    } while (k < 0 && errno == EINTR);
-    if (k < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK) {
-        conn_finish(c, RV_EIO);
-        return RV_EIO;
-      }
-      k = 0;
-    }
-    s->st.bytes_out += (size_t)k;
-    p += k;
-    len -= (size_t)k;
-    if (len == 0) {
-      return 0;
-    }
   }
   wbuf *t = c->wtail;
   if (t != NULL && t->cap - t->len >= len) {
@@ -320,13 +305,24 @@ int rv_conn_write(rv_conn *c, const void *data, size_t len) {
   bool first = c->queued == 0;
   c->queued += len;
   s->st.queued_bytes += len;
-  if (first) {
+  if (first && !(c->flags & F_FLUSHQ)) {
+    /* Sent after the current batch of events (srv_deferred): the replies
+     * of a batch go out back to back, not interleaved with its reads. */
     c->t_write = now32(s);
-    set_want_write(c, true);
-    if (c->flags & F_CLOSED) {
+    c->flags |= F_FLUSHQ;
+    c->fnext = s->flushq;
+    s->flushq = c;
+    rv_loop_defer(s->loop, &s->deferred, srv_deferred);
+  }
+  if ((c->flags & F_FLUSHQ) && c->queued > s->cfg.high_watermark) {
+    /* Not tried yet this batch: send now rather than report pressure for
+     * output the socket may well take. */
+    if (conn_flush(c) != 0) {
       return RV_EIO;
     }
-    conn_arm(c, false);
+    if (c->flags & F_CLOSED) {
+      return 0; /* all sent to a half-closed peer, now closed */
+    }
   }
   if (!(c->flags & F_PRESSURE) && c->queued > s->cfg.high_watermark) {
     c->flags |= F_PRESSURE;
@@ -454,7 +450,7 @@ static void conn_read(rv_conn *c, bool greedy) {
 void conn_io(rv_loop_io *io, uint32_t ev) {
   rv_conn *c = conn_of_io(io);
   if ((ev & RV_LOOP_WRITE) && c->whead != NULL) {
-    conn_flush(c);
+    (void)conn_flush(c);
   }
   if ((ev & RV_LOOP_READ) && !(c->flags & F_CLOSED)) {
     conn_read(c, (ev & RV_LOOP_HUP) != 0);
@@ -507,6 +503,20 @@ void srv_reap(rv_server *s) {
 
 void srv_deferred(rv_loop_deferred *d) {
   rv_server *s = srv_of(d);
+  while (s->flushq != NULL) {
+    rv_conn *c = s->flushq;
+    s->flushq = c->fnext;
+    c->flags &= (uint16_t)~F_FLUSHQ;
+    if (!(c->flags & F_CLOSED) && c->whead != NULL) {
+      (void)conn_flush(c);
+      if (c->whead != NULL && !(c->flags & F_CLOSED)) {
+        set_want_write(c, true);
+        if (!(c->flags & F_CLOSED)) {
+          conn_arm(c, false);
+        }
+      }
+    }
+  }
   while (s->pending != NULL) {
     rv_conn *c = s->pending;
     s->pending = c->pnext;

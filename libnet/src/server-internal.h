@@ -16,6 +16,7 @@ enum {
   F_CLOSING = 1u << 3,  /* no more input delivered; flush, FIN, close */
   F_FIN_SENT = 1u << 4, /* shutdown(SHUT_WR) done */
   F_PENDING = 1u << 5,  /* on the pending-read list */
+  F_FLUSHQ = 1u << 6,   /* on the flush list: output sent after the batch */
 };
 
 typedef struct wbuf {
@@ -33,6 +34,7 @@ struct rv_conn {
   rv_conn *prev;
   rv_conn *next;
   rv_conn *pnext; /* pending-read list */
+  rv_conn *fnext; /* flush list */
   uint8_t *rbuf;
   wbuf *whead;
   wbuf *wtail;
@@ -61,6 +63,7 @@ struct rv_server {
   rv_conn *conns;   /* live connections */
   rv_conn *dead;    /* closed, freed by the deferred call */
   rv_conn *pending; /* need a read attempt (resumed) */
+  rv_conn *flushq;  /* output queued this batch, sent by the deferred call */
   rv_loop_deferred deferred;
   rv_loop_timer accept_retry;
   rv_loop_timer deadline;

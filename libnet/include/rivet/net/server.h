@@ -14,10 +14,14 @@
  *   the application has consumed every byte: an idle connection holds no
  *   buffer. `on_data` returns how many bytes it consumed; the rest stays
  *   buffered (a partial message) until more arrives.
- * - **Writes**: rv_conn_write() sends at once when nothing is queued, and
- *   queues the rest as a chain of copies flushed with one `sendmsg()` (the
- *   `writev()` of sockets, with `MSG_NOSIGNAL` so a reset peer never raises
- *   `SIGPIPE`) when the socket becomes writable.
+ * - **Writes**: rv_conn_write() copies into the connection's output chain;
+ *   the chains written during one batch of loop events are flushed after
+ *   that batch (the server's deferred call), one `sendmsg()` per connection
+ *   (the `writev()` of sockets, with `MSG_NOSIGNAL` so a reset peer never
+ *   raises `SIGPIPE`), and what the socket does not take is sent when it
+ *   becomes writable. Replies thus go out back to back after the batch's
+ *   reads instead of interleaved with them, and several writes to one
+ *   connection in a batch cost one system call.
  * - **Backpressure**: when a connection's queued output passes the high
  *   watermark the server stops reading from it and calls `on_pressure(c,
  *   true)`; the application pauses whatever else feeds it (rv_conn_pause()).
@@ -184,8 +188,9 @@ RV_API void rv_server_stats_get(const rv_server *s, rv_server_stats *out);
  * \param[in] len   byte count
  * \return 0, #RV_EINVAL (NULL data), #RV_ECLOSED if \p c is closing or
  *         shutting down its output, #RV_ENOMEM if the copy could not be
- *         allocated (the connection is then closed with #RV_ENOMEM), or
- *         #RV_EIO if the peer reset (the connection is then closed).
+ *         allocated (the connection is then closed with #RV_ENOMEM). The
+ *         bytes are sent after the current batch of loop events; a peer
+ *         reset found then closes the connection with #RV_EIO (`on_close`).
  * \since 0.1.0
  */
 RV_API int rv_conn_write(rv_conn *c, const void *data, size_t len);
