@@ -310,8 +310,13 @@ int rv_conn_write(rv_conn *c, const void *data, size_t len) {
      * of a batch go out back to back, not interleaved with its reads. */
     c->t_write = now32(s);
     c->flags |= F_FLUSHQ;
-    c->fnext = s->flushq;
-    s->flushq = c;
+    c->fnext = NULL;
+    if (s->flusht != NULL) {
+      s->flusht->fnext = c;
+    } else {
+      s->flushq = c;
+    }
+    s->flusht = c;
     rv_loop_defer(s->loop, &s->deferred, srv_deferred);
   }
   if ((c->flags & F_FLUSHQ) && c->queued > s->cfg.high_watermark) {
@@ -506,6 +511,9 @@ void srv_deferred(rv_loop_deferred *d) {
   while (s->flushq != NULL) {
     rv_conn *c = s->flushq;
     s->flushq = c->fnext;
+    if (s->flushq == NULL) {
+      s->flusht = NULL;
+    }
     c->flags &= (uint16_t)~F_FLUSHQ;
     if (!(c->flags & F_CLOSED) && c->whead != NULL) {
       (void)conn_flush(c);

@@ -63,7 +63,8 @@ struct rv_server {
   rv_conn *conns;   /* live connections */
   rv_conn *dead;    /* closed, freed by the deferred call */
   rv_conn *pending; /* need a read attempt (resumed) */
-  rv_conn *flushq;  /* output queued this batch, sent by the deferred call */
+  rv_conn *flushq;  /* output queued this batch, sent by the deferred call, */
+  rv_conn *flusht;  /* in the order it was queued (flushq's tail) */
   rv_loop_deferred deferred;
   rv_loop_timer accept_retry;
   rv_loop_timer deadline;

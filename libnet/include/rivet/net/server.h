@@ -21,7 +21,8 @@
  *   raises `SIGPIPE`), and what the socket does not take is sent when it
  *   becomes writable. Replies thus go out back to back after the batch's
  *   reads instead of interleaved with them, and several writes to one
- *   connection in a batch cost one system call.
+ *   connection in a batch cost one system call. A connection whose queue
+ *   passes the high watermark within a batch is flushed at once.
  * - **Backpressure**: when a connection's queued output passes the high
  *   watermark the server stops reading from it and calls `on_pressure(c,
  *   true)`; the application pauses whatever else feeds it (rv_conn_pause()).
@@ -188,9 +189,12 @@ RV_API void rv_server_stats_get(const rv_server *s, rv_server_stats *out);
  * \param[in] len   byte count
  * \return 0, #RV_EINVAL (NULL data), #RV_ECLOSED if \p c is closing or
  *         shutting down its output, #RV_ENOMEM if the copy could not be
- *         allocated (the connection is then closed with #RV_ENOMEM). The
- *         bytes are sent after the current batch of loop events; a peer
- *         reset found then closes the connection with #RV_EIO (`on_close`).
+ *         allocated (the connection is then closed with #RV_ENOMEM), or
+ *         #RV_EIO if the write took the queue past the high watermark, so
+ *         it was flushed at once, and the peer had reset (the connection
+ *         is then closed). Otherwise the bytes are sent after the current
+ *         batch of loop events, and a reset found then closes the
+ *         connection with #RV_EIO (`on_close`).
  * \since 0.1.0
  */
 RV_API int rv_conn_write(rv_conn *c, const void *data, size_t len);
