@@ -34,11 +34,16 @@ declare -A tput p99 fp99
 fixed=40000; [ "${2:-}" = "--quick" ] && fixed=2000
 echo "bench-server: echo, $conns connections x 1 message in flight, 32-byte messages, $secs s, $(nproc) CPUs"
 for w in 1 2; do
+  # Load generator threads: the CPUs the workers leave (at least 1). More
+  # busy threads than CPUs turns the closed-loop figures into a measure of
+  # the scheduler's wake-up preemption, not of the server (docs/benchmarks.md).
+  gp=$(( $(nproc) - w )); [ $gp -lt 1 ] && gp=1
+  echo "  workers=$w, loadgen threads=$gp"
   for s in rivet libuv libevent; do
     start $s $w
-    out=$("$loadgen" -p "$port" -c "$conns" -P 2 -d "$secs" -q 1 -m 32 || true)
+    out=$("$loadgen" -p "$port" -c "$conns" -P $gp -d "$secs" -q 1 -m 32 || true)
     # p99 at the same offered load for every server (open loop).
-    out2=$("$loadgen" -p "$port" -c "$conns" -P 2 -d "$secs" -r "$fixed" -m 32 || true)
+    out2=$("$loadgen" -p "$port" -c "$conns" -P $gp -d "$secs" -r "$fixed" -m 32 || true)
     stop
     tput[$s.$w]=$(echo "$out" | field msgs_per_s)
     p99[$s.$w]=$(echo "$out" | field p99_us)
