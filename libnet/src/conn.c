@@ -531,7 +531,11 @@ void srv_deferred(rv_loop_deferred *d) {
     c->flags &= (uint16_t)~F_PENDING;
     conn_read(c, true);
   }
-  srv_reap(s);
+  if (s->flushq == NULL) {
+    /* Else those reads queued output (this call runs again at once), and
+     * a connection on the flush list must outlive it: reap then. */
+    srv_reap(s);
+  }
   if (s->shutting && s->st.conns == 0 && !s->shutdown_done) {
     s->shutdown_done = true;
     rv_loop_timer_stop(s->loop, &s->deadline);
