@@ -23,9 +23,9 @@ static bool path_id(const rv_http_ctx *ctx, char out[API_ID_MAX + 1]) {
   return true;
 }
 
-static int not_found(rv_http_ctx *ctx, api_worker *w, const rv_http_ctx *c) {
+static int not_found(rv_http_ctx *ctx, api_worker *w) {
   rv_slice v = {NULL, 0};
-  (void)rv_http_param_get(c, "id", &v);
+  (void)rv_http_param_get(ctx, "id", &v);
   char shown[API_ID_MAX + 1];
   size_t n = 0;
   for (size_t i = 0; i < v.len && n < API_ID_MAX; i++) {
@@ -44,6 +44,23 @@ static int flag_off(rv_http_ctx *ctx, api_worker *w, api_flag f) {
   (void)api_err_set(&e, 503, "feature_disabled", "'%s' is switched off by an operator",
                     api_flag_name(f));
   return api_error(ctx, w, &e, NULL, NULL);
+}
+
+/* The common start of a handler: record the route for metrics and logs,
+ * refuse while feature flag \p need is off (API_FLAG_COUNT: none), and
+ * read the path's device id into \p id (NULL: the route has none). False
+ * when the request has been answered; *rc is then the handler's result. */
+static bool enter(rv_http_ctx *ctx, const api_route_ud *u, api_flag need, char *id, int *rc) {
+  api_set_route(ctx, u);
+  if (need != API_FLAG_COUNT && !api_app_flag(u->w->app, need)) {
+    *rc = flag_off(ctx, u->w, need);
+    return false;
+  }
+  if (id != NULL && !path_id(ctx, id)) {
+    *rc = not_found(ctx, u->w);
+    return false;
+  }
+  return true;
 }
 
 static int reply_device(rv_http_ctx *ctx, api_worker *w, int status, const api_device *d) {
@@ -124,9 +141,9 @@ static int device_fields(json_t *j, api_device *d, bool create, unsigned *given,
 static int h_create(rv_http_ctx *ctx, void *ud) {
   const api_route_ud *u = ud;
   api_worker *w = u->w;
-  api_set_route(ctx, u);
-  if (!api_app_flag(w->app, API_FLAG_DEVICE_WRITES)) {
-    return flag_off(ctx, w, API_FLAG_DEVICE_WRITES);
+  int rc;
+  if (!enter(ctx, u, API_FLAG_DEVICE_WRITES, NULL, &rc)) {
+    return rc;
   }
   json_t *j = NULL;
   if (api_parse_body(ctx, w, &j) != RV_OK) {
@@ -136,7 +153,7 @@ static int h_create(rv_http_ctx *ctx, void *ud) {
   memset(&d, 0, sizeof d);
   api_err e;
   unsigned given = 0;
-  int rc = device_fields(j, &d, true, &given, &e);
+  rc = device_fields(j, &d, true, &given, &e);
   json_decref(j);
   if (rc != 0) {
     return api_error(ctx, w, &e, NULL, NULL);
@@ -152,13 +169,13 @@ static int h_create(rv_http_ctx *ctx, void *ud) {
 static int h_get(rv_http_ctx *ctx, void *ud) {
   const api_route_ud *u = ud;
   api_worker *w = u->w;
-  api_set_route(ctx, u);
   char id[API_ID_MAX + 1];
-  if (!path_id(ctx, id)) {
-    return not_found(ctx, w, ctx);
+  int rc;
+  if (!enter(ctx, u, API_FLAG_COUNT, id, &rc)) {
+    return rc;
   }
   api_device d;
-  int rc = api_store_device_get(w->store, id, &d);
+  rc = api_store_device_get(w->store, id, &d);
   if (rc != RV_OK) {
     return api_store_error(ctx, w, rc, "device", id);
   }
@@ -187,13 +204,10 @@ static int64_t if_match(const rv_http_ctx *ctx) {
 static int h_patch(rv_http_ctx *ctx, void *ud) {
   const api_route_ud *u = ud;
   api_worker *w = u->w;
-  api_set_route(ctx, u);
-  if (!api_app_flag(w->app, API_FLAG_DEVICE_WRITES)) {
-    return flag_off(ctx, w, API_FLAG_DEVICE_WRITES);
-  }
   char id[API_ID_MAX + 1];
-  if (!path_id(ctx, id)) {
-    return not_found(ctx, w, ctx);
+  int rc;
+  if (!enter(ctx, u, API_FLAG_DEVICE_WRITES, id, &rc)) {
+    return rc;
   }
   int64_t expect = if_match(ctx);
   if (expect < 0) {
@@ -208,7 +222,7 @@ static int h_patch(rv_http_ctx *ctx, void *ud) {
   memset(&patch, 0, sizeof patch);
   api_err e;
   unsigned given = 0;
-  int rc = device_fields(j, &patch, false, &given, &e);
+  rc = device_fields(j, &patch, false, &given, &e);
   json_decref(j);
   if (rc != 0) {
     return api_error(ctx, w, &e, NULL, NULL);
@@ -250,15 +264,12 @@ static int h_patch(rv_http_ctx *ctx, void *ud) {
 static int h_delete(rv_http_ctx *ctx, void *ud) {
   const api_route_ud *u = ud;
   api_worker *w = u->w;
-  api_set_route(ctx, u);
-  if (!api_app_flag(w->app, API_FLAG_DEVICE_WRITES)) {
-    return flag_off(ctx, w, API_FLAG_DEVICE_WRITES);
-  }
   char id[API_ID_MAX + 1];
-  if (!path_id(ctx, id)) {
-    return not_found(ctx, w, ctx);
+  int rc;
+  if (!enter(ctx, u, API_FLAG_DEVICE_WRITES, id, &rc)) {
+    return rc;
   }
-  int rc = api_store_device_delete(w->store, id);
+  rc = api_store_device_delete(w->store, id);
   if (rc != RV_OK) {
     return api_store_error(ctx, w, rc, "device", id);
   }
@@ -379,13 +390,10 @@ static int parse_point(json_t *p, size_t i, api_point *out, api_err *e) {
 static int h_ingest(rv_http_ctx *ctx, void *ud) {
   const api_route_ud *u = ud;
   api_worker *w = u->w;
-  api_set_route(ctx, u);
-  if (!api_app_flag(w->app, API_FLAG_TELEMETRY_INGEST)) {
-    return flag_off(ctx, w, API_FLAG_TELEMETRY_INGEST);
-  }
   char id[API_ID_MAX + 1];
-  if (!path_id(ctx, id)) {
-    return not_found(ctx, w, ctx);
+  int rc;
+  if (!enter(ctx, u, API_FLAG_TELEMETRY_INGEST, id, &rc)) {
+    return rc;
   }
   json_t *j = NULL;
   if (api_parse_body(ctx, w, &j) != RV_OK) {
@@ -393,7 +401,7 @@ static int h_ingest(rv_http_ctx *ctx, void *ud) {
   }
   static const char *const names[] = {"points"};
   api_err e;
-  int rc = api_json_known(j, names, 1, "", &e);
+  rc = api_json_known(j, names, 1, "", &e);
   json_t *pts = json_object_get(j, "points");
   size_t n = 0;
   if (rc == 0 && pts == NULL) {
@@ -494,10 +502,10 @@ static int range_query(rv_http_ctx *ctx, api_worker *w, api_range *q, char *metr
 static int h_range(rv_http_ctx *ctx, void *ud) {
   const api_route_ud *u = ud;
   api_worker *w = u->w;
-  api_set_route(ctx, u);
   char id[API_ID_MAX + 1];
-  if (!path_id(ctx, id)) {
-    return not_found(ctx, w, ctx);
+  int rc;
+  if (!enter(ctx, u, API_FLAG_COUNT, id, &rc)) {
+    return rc;
   }
   api_range q;
   char metric[API_METRIC_MAX + 1];
@@ -507,7 +515,7 @@ static int h_range(rv_http_ctx *ctx, void *ud) {
   }
   size_t n = 0;
   bool more = false;
-  int rc = api_store_telemetry_range(w->store, id, &q, w->pts, &n, &more);
+  rc = api_store_telemetry_range(w->store, id, &q, w->pts, &n, &more);
   if (rc != RV_OK) {
     return api_store_error(ctx, w, rc, "device", id);
   }
